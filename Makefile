@@ -1,0 +1,41 @@
+# Two entry points: `make lab` and `make test`. Both build .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test test-unit test-notebooks lint checkpoints benchmarks clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: test-unit test-notebooks
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/
+
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+
+test-notebooks: $(STAMP)
+	$(if $(NOTEBOOKS),$(BIN)/python -m pytest --nbval --nbval-current-env \
+		--nbval-sanitize-with notebooks/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
+
+lint: $(STAMP)
+	$(BIN)/ruff check rvit_mini tests benchmarks
+
+checkpoints: $(STAMP)
+	$(BIN)/python -m rvit_mini.pretrained --out assets/checkpoints
+
+benchmarks: $(STAMP)
+	$(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/memory.py
+	$(BIN)/python benchmarks/speed.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache
