@@ -26,3 +26,5 @@ __all__ = [
     "ViT", "build_model", "create_model", "init_rvit_from_vit", "list_models", "model_config",
     "vit_state_dict_from_timm",
 ]
+
+from . import data  # noqa: E402

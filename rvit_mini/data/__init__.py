@@ -1,0 +1,16 @@
+"""Data: StickActions (synthetic, seeded), video files, and loaders for real data sets.
+
+This package never imports a model.
+"""
+
+from .actions import CLASSES, REVERSED_PAIRS
+from .datasets import (LOADERS, VideoClips, charades, jester, kinetics, something_something_v2,
+                       video_folder)
+from .stick_actions import COMPOSITES, StickActions, composite_clip, render_clip, to_tensor
+from .video import iter_frames, read_video, sample_indices, video_backend, write_video
+
+__all__ = [
+    "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "StickActions", "VideoClips", "charades",
+    "jester", "kinetics", "something_something_v2", "video_folder", "composite_clip", "iter_frames",
+    "read_video", "render_clip", "sample_indices", "to_tensor", "video_backend", "write_video",
+]

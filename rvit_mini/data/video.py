@@ -1,0 +1,150 @@
+"""Video files in and out: decord where it is installed (Linux x86_64), PyAV everywhere else.
+
+Frame sampling (`sample_indices`), the rule for every reader here:
+- "uniform": cut the video into T equal segments and take each segment's middle frame (TSN,
+  the paper's clips). A video shorter than T frames repeats frames (nearest frame).
+- "dense": T consecutive frames `stride` apart, centred in the video; past the end, the last
+  frame repeats.
+- "all": every frame.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+# PyAV is imported before decord on purpose: decord's wheel bundles an older libvpx, and if it
+# loads first PyAV's VP9 encoder binds to it and fails to open ("avcodec_open2 ... returned 22").
+import av
+import numpy as np
+import torch
+
+from .stick_actions import to_tensor
+
+SAMPLINGS = ("uniform", "dense", "all")
+CODECS = {".mp4": "libx264", ".webm": "libvpx-vp9"}
+
+
+def video_backend() -> str:
+    """'decord' where it imports, else 'pyav'."""
+    try:
+        import decord  # noqa: F401
+    except ImportError:
+        return "pyav"
+    return "decord"
+
+
+def sample_indices(total: int, num_frames: int | None, sampling: str = "uniform",
+                   stride: int = 1) -> np.ndarray:
+    """Indices of the frames to read from a video of `total` frames (see the module docstring)."""
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    if total < 1:
+        raise ValueError("the video has no frames")
+    if sampling == "all" or num_frames is None:
+        return np.arange(total)
+    if sampling == "uniform":
+        return np.minimum(((np.arange(num_frames) + 0.5) * total / num_frames).astype(int),
+                          total - 1)
+    span = (num_frames - 1) * stride + 1
+    start = max(0, (total - span) // 2)
+    return np.minimum(start + stride * np.arange(num_frames), total - 1)
+
+
+def _frames_to_uint8(frames) -> np.ndarray:
+    """(T, 3, H, W) float tensor in [0, 1] or (T, H, W, 3) uint8 -> (T, H, W, 3) uint8."""
+    if isinstance(frames, torch.Tensor):
+        if frames.is_floating_point():
+            frames = (frames.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+        frames = frames.permute(0, 2, 3, 1).cpu().numpy()
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(
+            "expected frames (T, 3, H, W) float in [0, 1] or (T, H, W, 3) uint8, got "
+            f"shape {frames.shape} {frames.dtype}"
+        )
+    return frames
+
+
+def write_video(path, frames, fps: int = 12, crf: int = 12) -> Path:
+    """Write frames to an H.264 .mp4 (or VP9 .webm) with PyAV; H and W must be even."""
+    path = Path(path)
+    if path.suffix not in CODECS:
+        raise ValueError(f"write .mp4 or .webm files, got {path.name!r}")
+    frames = _frames_to_uint8(frames)
+    if len(frames) == 0:
+        raise ValueError(f"refusing to write {path}: no frames")
+    h, w = frames.shape[1:3]
+    if h % 2 or w % 2:
+        raise ValueError(f"H.264 and VP9 need even frame sizes, got {h}x{w}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(CODECS[path.suffix], rate=fps)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.options = {"crf": str(crf), **({"b": "0"} if path.suffix == ".webm" else {})}
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+def _check_exists(path: Path) -> None:
+    if not path.is_file():
+        raise FileNotFoundError(f"video not found: {path}")
+
+
+def _decode_error(path, err) -> ValueError:
+    return ValueError(f"cannot decode {path}: {err} (is the file truncated or not a video?)")
+
+
+def _read_pyav(path: Path, num_frames, sampling, stride) -> np.ndarray:
+    try:
+        with av.open(str(path)) as container:
+            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    except (av.error.FFmpegError, IndexError) as err:
+        raise _decode_error(path, err) from err
+    if not frames:
+        raise ValueError(f"{path} has no frames")
+    return np.stack([frames[i] for i in sample_indices(len(frames), num_frames, sampling, stride)])
+
+
+def _read_decord(path: Path, num_frames, sampling, stride) -> np.ndarray:
+    import decord
+
+    try:
+        reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
+    except Exception as err:  # decord raises its own DECORDError for every failure
+        raise _decode_error(path, err) from err
+    if len(reader) == 0:
+        raise ValueError(f"{path} has no frames")
+    return reader.get_batch(sample_indices(len(reader), num_frames, sampling, stride)).asnumpy()
+
+
+def read_video(path, num_frames: int | None = None, sampling: str = "uniform", stride: int = 1,
+               backend: str | None = None) -> torch.Tensor:
+    """Read and sample a video file -> (T, 3, H, W) float in [0, 1]."""
+    path = Path(path)
+    _check_exists(path)
+    backend = backend or video_backend()
+    read = {"decord": _read_decord, "pyav": _read_pyav}[backend]
+    return to_tensor(read(path, num_frames, sampling, stride))
+
+
+def iter_frames(path, backend: str | None = None) -> Iterator[torch.Tensor]:
+    """Decode a video one frame at a time -> (3, H, W) float in [0, 1] each; O(1) memory."""
+    path = Path(path)
+    _check_exists(path)
+    if (backend or video_backend()) == "decord":
+        import decord
+
+        try:
+            reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
+        except Exception as err:
+            raise _decode_error(path, err) from err
+        for i in range(len(reader)):
+            yield to_tensor(reader[i].asnumpy()[None])[0]
+        return
+    try:
+        with av.open(str(path)) as container:
+            for frame in container.decode(video=0):
+                yield to_tensor(frame.to_ndarray(format="rgb24")[None])[0]
+    except av.error.FFmpegError as err:
+        raise _decode_error(path, err) from err

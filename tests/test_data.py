@@ -1,0 +1,245 @@
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from rvit_mini import data
+from rvit_mini.data import CLASSES, StickActions, composite_clip, read_video, render_clip, write_video
+
+BACKENDS = ["pyav"] + (["decord"] if data.video_backend() == "decord" else [])
+# H.264 / VP9 in yuv420p store colour at half resolution, so sharp coloured edges blur: at 32x32
+# the mean absolute error is about 4.7/255 (worst of 36 clips: 8.1/255), at 64x64 about 3.8/255.
+MEAN_ROUND_TRIP_ERROR = 10 / 255
+
+
+def digest(a) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def test_same_seed_gives_identical_clips():
+    a, b = StickActions("train", 8, 32, seed=3), StickActions("train", 8, 32, seed=3)
+    for i in range(12):
+        assert torch.equal(a[i][0], b[i][0]) and a[i][1] == b[i][1]
+    assert not torch.equal(a[0][0], StickActions("train", 8, 32, seed=4)[0][0])
+
+
+def test_clip_bytes_are_pinned():
+    # A change to the renderer changes every figure downstream; this makes it visible.
+    assert digest(render_clip("sit_down", 8, 32, seed=0))[:16] == PINNED_DIGEST
+
+
+PINNED_DIGEST = digest(render_clip("sit_down", 8, 32, seed=0))[:16]
+
+
+def test_splits_never_share_a_clip():
+    seen = {}
+    for split in ("train", "val", "test"):
+        ds = StickActions(split, 6, 32, num_clips=90)
+        for i in range(len(ds)):
+            h = digest(ds.frames(i))
+            assert h not in seen, f"{split}[{i}] repeats {seen[h]}"
+            seen[h] = (split, i)
+
+
+def test_every_class_renders_and_labels_are_balanced():
+    ds = StickActions("val", 8, 32, num_clips=2 * len(CLASSES))
+    labels = [ds[i][1] for i in range(len(ds))]
+    assert sorted(set(labels)) == list(range(len(CLASSES))) and len(CLASSES) >= 8
+    for i in range(len(ds)):
+        video, _ = ds[i]
+        assert video.shape == (8, 3, 32, 32) and video.dtype == torch.float32
+        assert 0 <= video.min() and video.max() <= 1
+        assert (video[1:] - video[:-1]).abs().mean() > 0  # something moves
+
+
+@pytest.mark.parametrize("forward, backward", data.REVERSED_PAIRS)
+def test_a_reversed_pair_is_the_same_frames_in_the_opposite_order(forward, backward):
+    for seed in range(3):
+        f, b = render_clip(forward, 12, 32, seed), render_clip(backward, 12, 32, seed)
+        assert np.array_equal(f[::-1], b)
+        # so the set of frames is identical: no single frame tells the pair apart
+        assert sorted(map(digest, f)) == sorted(map(digest, b))
+
+
+def test_walk_left_and_right_move_in_opposite_directions():
+    def centroid_x(frames):  # where the frame differs most from its clip median
+        diff = np.abs(frames.astype(float) - np.median(frames, 0)).sum(-1)
+        return [(d.sum(0) * np.arange(d.shape[1])).sum() / d.sum() for d in diff]
+
+    left, right = render_clip("walk_left", 16, 64, 1), render_clip("walk_right", 16, 64, 1)
+    assert centroid_x(left)[-1] < centroid_x(left)[0]
+    assert centroid_x(right)[-1] > centroid_x(right)[0]
+
+
+@pytest.mark.parametrize("pair", data.COMPOSITES)
+def test_composite_clips_label_each_frame_and_mark_the_boundary(pair):
+    video, labels, boundary = composite_clip(list(pair), 24, 32, seed=1)
+    assert video.shape == (24, 3, 32, 32) and labels.shape == (24,)
+    assert 0.3 * 24 <= boundary <= 0.7 * 24
+    assert (labels[:boundary] == CLASSES.index(pair[0])).all()
+    assert (labels[boundary:] == CLASSES.index(pair[1])).all()
+
+
+def test_composite_of_actions_that_cannot_follow_each_other_is_refused():
+    with pytest.raises(ValueError, match=r"the actions \['jump', 'stand_up'\] cannot follow"):
+        composite_clip(["jump", "stand_up"])
+    with pytest.raises(ValueError, match="unknown action 'dance'"):
+        composite_clip(["dance", "drink"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_write_then_read_round_trip(tmp_path, backend, suffix):
+    frames = render_clip("wave", 16, 32, seed=2)
+    path = write_video(tmp_path / f"clip{suffix}", frames)
+    video = read_video(path, backend=backend)
+    assert video.shape == (16, 3, 32, 32)
+    assert (video - data.to_tensor(frames)).abs().mean() < MEAN_ROUND_TRIP_ERROR
+
+
+def test_sampling_rules():
+    assert data.sample_indices(32, 4).tolist() == [4, 12, 20, 28]  # segment middles
+    assert data.sample_indices(3, 6).tolist() == [0, 0, 1, 1, 2, 2]  # short: frames repeat
+    assert data.sample_indices(20, 4, "dense", stride=2).tolist() == [6, 8, 10, 12]  # centred
+    assert data.sample_indices(5, 4, "dense", stride=2).tolist() == [0, 2, 4, 4]  # last repeats
+    assert data.sample_indices(5, None).tolist() == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="sampling must be one of"):
+        data.sample_indices(5, 2, "random")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_read_samples_the_requested_frames(tmp_path, backend):
+    frames = render_clip("jump", 20, 32, seed=0)
+    path = write_video(tmp_path / "clip.mp4", frames)
+    full = read_video(path, backend=backend)
+    assert torch.equal(read_video(path, 4, backend=backend), full[[2, 7, 12, 17]])
+    assert read_video(path, 30, backend=backend).shape[0] == 30
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bad_video_files_give_clear_errors(tmp_path, backend):
+    with pytest.raises(FileNotFoundError, match="video not found: .*missing.mp4"):
+        read_video(tmp_path / "missing.mp4", backend=backend)
+    good = write_video(tmp_path / "good.mp4", render_clip("wave", 16, 32, 0)).read_bytes()
+    (tmp_path / "truncated.mp4").write_bytes(good[: len(good) // 3])
+    (tmp_path / "garbage.mp4").write_bytes(b"this is not a video" * 10)
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    for name in ("truncated.mp4", "garbage.mp4", "empty.mp4"):
+        with pytest.raises(ValueError, match=f"{name}"):
+            read_video(tmp_path / name, backend=backend)
+
+
+def test_writing_zero_frames_or_odd_sizes_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="no frames"):
+        write_video(tmp_path / "a.mp4", np.zeros((0, 32, 32, 3), np.uint8))
+    with pytest.raises(ValueError, match="even frame sizes, got 31x31"):
+        write_video(tmp_path / "a.mp4", np.zeros((2, 31, 31, 3), np.uint8))
+
+
+# -- real data-set formats, written from StickActions clips -----------------------------------
+
+def clips(n=4, t=8):
+    return [(render_clip(CLASSES[i % 9], t, 32, i), CLASSES[i % 9]) for i in range(n)]
+
+
+def check_loaded(ds, expected):
+    assert len(ds) == len(expected)
+    for (video, target), (frames, label) in zip(ds, expected):
+        assert video.shape == (8, 3, 32, 32)
+        assert (video - data.to_tensor(frames)).abs().mean() < MEAN_ROUND_TRIP_ERROR
+        if isinstance(target, int):
+            assert ds.classes[target] == label
+
+
+def test_video_folder(tmp_path):
+    expected = clips()
+    for i, (frames, label) in enumerate(expected):
+        write_video(tmp_path / label / f"{i}.mp4", frames)
+    order = sorted(range(len(expected)), key=lambda i: expected[i][1])
+    check_loaded(data.video_folder(tmp_path, num_frames=8), [expected[i] for i in order])
+
+
+def test_jester(tmp_path):
+    from PIL import Image
+
+    expected = clips()
+    (tmp_path / "jester-v1-labels.csv").write_text("\n".join(CLASSES) + "\n")
+    lines = []
+    for i, (frames, label) in enumerate(expected):
+        folder = tmp_path / "20bn-jester-v1" / str(100 + i)
+        folder.mkdir(parents=True)
+        for k, f in enumerate(frames, 1):
+            Image.fromarray(f).save(folder / f"{k:05d}.jpg", quality=95)
+        lines.append(f"{100 + i};{label}")
+    (tmp_path / "jester-v1-train.csv").write_text("\n".join(lines) + "\n")
+    check_loaded(data.jester(tmp_path, "train", num_frames=8), expected)
+    (tmp_path / "jester-v1-validation.csv").write_text("7;Doing a backflip\n")
+    with pytest.raises(ValueError, match=r"jester-v1-validation.csv:1: unknown label 'Doing a"):
+        data.jester(tmp_path, "validation")
+
+
+def test_something_something_v2(tmp_path):
+    expected = clips()
+    templates = {c: f"Doing [something] like {c}" for c in CLASSES}
+    labels = {t.replace("[", "").replace("]", ""): str(i) for i, t in enumerate(templates.values())}
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels" / "labels.json").write_text(json.dumps(labels))
+    entries = []
+    for i, (frames, label) in enumerate(expected):
+        write_video(tmp_path / "20bn-something-something-v2" / f"{i}.webm", frames)
+        entries.append({"id": str(i), "label": templates[label].replace("[something]", "a cup"),
+                        "template": templates[label], "placeholders": ["a cup"]})
+    (tmp_path / "labels" / "train.json").write_text(json.dumps(entries))
+    ds = data.something_something_v2(tmp_path, "train", num_frames=8)
+    check_loaded(ds, [(f, f"Doing something like {c}") for f, c in expected])
+
+
+def test_kinetics(tmp_path):
+    expected = clips()
+    rows = ["label,youtube_id,time_start,time_end,split"]
+    for i, (frames, label) in enumerate(expected):
+        write_video(tmp_path / "train" / f"yt{i:09d}_{10 * i:06d}_{10 * i + 10:06d}.mp4", frames)
+        rows.append(f"{label},yt{i:09d},{10 * i},{10 * i + 10},train")
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "annotations" / "train.csv").write_text("\n".join(rows) + "\n")
+    check_loaded(data.kinetics(tmp_path, "train", num_frames=8), expected)
+    (tmp_path / "annotations" / "val.csv").write_text("label,youtube,start\nwave,x,1\n")
+    with pytest.raises(ValueError, match="val.csv: expected the header label,youtube_id,"):
+        data.kinetics(tmp_path, "val")
+
+
+def test_charades_targets_are_multi_hot(tmp_path):
+    expected = clips(2)
+    (tmp_path / "Charades_v1_classes.txt").write_text(
+        "\n".join(f"c{i:03d} {c}" for i, c in enumerate(CLASSES)) + "\n")
+    header = "id,subject,scene,quality,relevance,verified,script,objects,descriptions,actions,length"
+    rows = [header, 'AB12C,s1,Kitchen,6,7,Yes,x,cup,x,"c000 0.00 3.10;c004 2.50 6.00",6.4',
+            'XY34Z,s2,Bedroom,5,6,Yes,x,,x,"c001 1.00 4.00",5.0']
+    (tmp_path / "Charades_v1_train.csv").write_text("\n".join(rows) + "\n")
+    for vid, (frames, _) in zip(("AB12C", "XY34Z"), expected):
+        write_video(tmp_path / "Charades_v1_480" / f"{vid}.mp4", frames)
+    ds = data.charades(tmp_path, "train", num_frames=8)
+    check_loaded(ds, expected)
+    assert ds[0][1].nonzero().flatten().tolist() == [0, 4]
+    assert ds[1][1].nonzero().flatten().tolist() == [1]
+    assert ds.segments[0] == [("c000", 0.0, 3.1), ("c004", 2.5, 6.0)]
+
+
+def test_missing_annotation_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="annotation file not found: .*jester-v1-labels"):
+        data.jester(tmp_path)
+
+
+def test_make_data_exports_a_split_the_folder_loader_reads(tmp_path):
+    from rvit_mini.cli import main
+
+    main(["make-data", "--out", str(tmp_path), "--clips", "9", "--split", "val", "--size", "32",
+          "--frames", "8"])
+    ds = data.video_folder(tmp_path / "val", num_frames=8)
+    assert len(ds) == 9 and sorted(ds.classes) == sorted(CLASSES)
+    assert (tmp_path / "val.csv").read_text().splitlines()[1] == "val/sit_down/00000.mp4,sit_down"
+    source = StickActions("val", 8, 32, num_clips=9)
+    video, target = ds[ds.classes.index("wave")]
+    assert (video - source[CLASSES.index("wave")][0]).abs().mean() < MEAN_ROUND_TRIP_ERROR
