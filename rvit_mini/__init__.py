@@ -17,6 +17,7 @@ from .models import (
     list_models,
     model_config,
 )
+from .stream import StreamingClassifier
 from .weights import init_rvit_from_vit, vit_state_dict_from_timm
 
 __version__ = "0.1.0"
@@ -24,7 +25,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Attention", "AttentionGate", "Block", "CViT", "Mlp", "ModelConfig", "PatchEmbed", "RViT",
     "ViT", "build_model", "create_model", "init_rvit_from_vit", "list_models", "model_config",
-    "vit_state_dict_from_timm",
+    "vit_state_dict_from_timm", "StreamingClassifier", "list_pretrained", "load_pretrained",
 ]
 
-from . import data  # noqa: E402
+from . import data, memory, train, viz  # noqa: E402
+from .pretrained import list_pretrained, load_pretrained  # noqa: E402

@@ -34,6 +34,8 @@ class ModelConfig:
     frame_checkpoint: bool = False  # RViT: recompute each frame in backward, keep only h
     tbptt: int = 0  # RViT: detach the hidden state every `tbptt` frames (0: never)
     fp32_state: bool = False  # RViT: keep the hidden state in float32 under autocast
+    pixel_mean: float = 0.5  # inputs are [0, 1]; the stem normalises them as IN-21K ViTs expect
+    pixel_std: float = 0.5
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -100,8 +102,8 @@ class VideoTransformer(nn.Module):
 
     # -- shared pieces -----------------------------------------------------------------------
     def embed(self, frames: torch.Tensor) -> torch.Tensor:
-        """frames (B, C, H, W) -> tokens (B, N, D), CLS first where pool == 'cls'."""
-        x = self.patch_embed(frames)
+        """frames (B, C, H, W) in [0, 1] -> tokens (B, N, D), CLS first where pool == 'cls'."""
+        x = self.patch_embed((frames - self.cfg.pixel_mean) / self.cfg.pixel_std)
         if self.cls_token is not None:
             x = torch.cat([self.cls_token.expand(x.shape[0], -1, -1).to(x.dtype), x], dim=1)
         return x + self.pos_embed
@@ -140,6 +142,14 @@ class ViT(VideoTransformer):
         for blk in self.blocks:
             x = blk(x)
         return self.pool(x)
+
+    def init_state(self, batch_size: int, device=None) -> list:
+        """No state: the frame-mean ViT streams frame by frame like RViT, remembering nothing."""
+        return []
+
+    def step(self, frame: torch.Tensor, state: list):
+        """frame (B, C, H, W) -> feature (B, D), the (empty) state unchanged."""
+        return self.frame_features(frame), state
 
     def forward_image(self, images: torch.Tensor) -> torch.Tensor:
         """images (B, C, H, W) -> logits (B, K): the plain image classifier."""

@@ -78,7 +78,7 @@ def _scene(rng: np.random.Generator, size: int, facing: int, x_range: tuple) -> 
                 bg_top=bg_top, bg_bottom=bg_bottom, floor=bg_bottom * rng.uniform(0.5, 0.8),
                 body=body, chair=rng.uniform(0, 1, 3), table=rng.uniform(0, 1, 3),
                 cup=rng.uniform(0, 1, 3), noise=rng.uniform(0, 0.03),
-                thickness=rng.uniform(0.04, 0.06))
+                thickness=rng.uniform(0.07, 0.09))
 
 
 def _background(scene: dict, size: int) -> np.ndarray:

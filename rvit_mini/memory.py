@@ -1,0 +1,119 @@
+"""Peak memory: estimated on any machine without computing, or measured on CUDA.
+
+`estimate_peak` rebuilds the model on the meta device (shapes, no data) and runs it under a
+dispatch mode that adds up every tensor storage an operation creates and subtracts it when the
+storage is freed. Its figure is: fp32 parameters + the input + the peak of everything the forward
+(and backward) pass allocates, with activations in `dtype` (under autocast, a matmul's output is
+in the low-precision type; we count all activations in it, so the estimate leans low where
+autocast keeps some in fp32). Optimiser state is not included. Attention is counted as a fused
+kernel stores it (output and log-sum-exp, never the (N, N) matrix), as flash attention does on a
+GPU and on a CPU.
+"""
+
+import weakref
+from unittest import mock
+
+import torch
+import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from .models import VideoTransformer, build_model
+
+GiB = 2 ** 30
+
+
+class MemoryTracker(TorchDispatchMode):
+    """Live and peak bytes of the tensor storages that operations create inside the `with`."""
+
+    def __init__(self):
+        super().__init__()
+        self.live = self.peak = 0
+        self._seen = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, torch.Tensor):
+                storage = t.untyped_storage()
+                key = id(storage)
+                if key not in self._seen:
+                    self._seen.add(key)
+                    self.live += storage.nbytes()
+                    self.peak = max(self.peak, self.live)
+                    weakref.finalize(storage, self._free, key, storage.nbytes())
+        return out
+
+    def _free(self, key, nbytes):
+        self._seen.discard(key)
+        self.live -= nbytes
+
+
+def _fused_attention(q, k, v, **kwargs):
+    """SDPA through the fused (flash) kernel, which has a meta implementation."""
+    return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, k, v)[0]
+
+
+def _bytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def _run(model, input_shape, train, dtype, streaming, device):
+    """Forward (and backward) once; `streaming` feeds one frame at a time (RViT and ViT)."""
+    b, t = input_shape[:2]
+    if streaming:
+        if not hasattr(model, "step"):
+            raise TypeError(f"{type(model).__name__} attends over the whole clip; it cannot stream")
+        state, total = model.init_state(b, device), 0
+        for _ in range(t):
+            frame = torch.empty(b, *input_shape[2:], device=device, dtype=dtype)
+            feat, state = model.step(frame, state)
+            total = total + feat
+        return model.head(total / t)
+    video = torch.empty(input_shape, device=device, dtype=dtype)
+    out = model(video)
+    if train:
+        out.float().sum().backward()
+    return out
+
+
+def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
+                  dtype=torch.float32, streaming: bool = False) -> int:
+    """Peak bytes for a video batch of `input_shape` (B, T, C, H, W), without computing.
+
+    train: forward and backward (parameter gradients included). streaming: frames arrive one
+    at a time (inference), so the clip is never held whole.
+    """
+    with torch.device("meta"):
+        meta = build_model(model.cfg)
+    params = _bytes(meta.parameters())
+    if dtype != torch.float32:
+        meta.to(dtype)  # autocast's cast copies of the weights
+        params += _bytes(meta.parameters())
+    meta.train(train)
+    grad = train and not streaming
+    with mock.patch.object(F, "scaled_dot_product_attention", _fused_attention), \
+            torch.set_grad_enabled(grad), MemoryTracker() as tracker:
+        _run(meta, input_shape, grad, dtype, streaming, "meta")
+    return params + tracker.peak
+
+
+def measure_peak(model: VideoTransformer, input_shape, train: bool = False,
+                 dtype=torch.float32, streaming: bool = False) -> int:
+    """Peak bytes allocated on the current CUDA device for the same run, under autocast."""
+    if not torch.cuda.is_available():
+        raise RuntimeError("measure_peak needs a CUDA device; use estimate_peak on a CPU")
+    device = torch.device("cuda")
+    model = model.to(device).train(train)
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    grad = train and not streaming
+    with torch.set_grad_enabled(grad), torch.autocast("cuda", dtype=dtype,
+                                                      enabled=dtype != torch.float32):
+        _run(model, input_shape, grad, torch.float32, streaming, device)
+    torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated() - base + _bytes(model.parameters())
+    model.zero_grad(set_to_none=True)
+    return peak

@@ -1,0 +1,110 @@
+"""Checkpoints shipped in assets/checkpoints, each with a model card (<name>.json).
+
+    python -m rvit_mini.pretrained --out assets/checkpoints     # `make checkpoints`
+
+retrains them all on StickActions on a CPU: the frame-mean ViT first (it is also the image ViT
+that initialises `rvit_from_vit`, Sec. 3.2), then RViT-S, RViT, RViT from the ViT, and CViT.
+"""
+
+import argparse
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+from .data import CLASSES, REVERSED_PAIRS, StickActions
+from .models import ModelConfig, VideoTransformer, build_model
+from .train import RECIPES, evaluate, fit, model_for_recipe
+from .weights import init_rvit_from_vit
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets" / "checkpoints"
+# shipped name -> recipe; in training order (rvit_from_vit needs vit)
+SHIPPED = {"vit": "mini_vit", "rvit_s": "mini_rvit_s", "rvit": "mini_rvit",
+           "rvit_from_vit": "mini_rvit_from_vit", "cvit": "mini_cvit"}
+DATA_SEED = 0
+
+
+def list_pretrained(root=ASSETS) -> list[str]:
+    return sorted(p.stem for p in Path(root).glob("*.pt"))
+
+
+def model_card(name: str, root=ASSETS) -> dict:
+    return json.loads((Path(root) / f"{name}.json").read_text())
+
+
+def load_pretrained(name: str, root=ASSETS) -> VideoTransformer:
+    """A shipped StickActions model, in eval mode."""
+    path = Path(root) / f"{name}.pt"
+    if not path.is_file():
+        raise ValueError(f"no pretrained model {name!r} in {root}; available: "
+                         f"{list_pretrained(root)} (make checkpoints retrains them)")
+    card = model_card(name, root)
+    model = build_model(ModelConfig(**card["model_config"]))
+    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+def reversed_pair_accuracy(metrics: dict) -> float:
+    """Mean accuracy over the classes of the time-reversed pairs."""
+    idx = [CLASSES.index(c) for pair in REVERSED_PAIRS for c in pair]
+    return sum(metrics["per_class"][i] for i in idx) / len(idx)
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def train_shipped(name: str, out: Path, workers: int = 0) -> dict:
+    recipe = RECIPES[SHIPPED[name]]
+    torch.manual_seed(0)
+    train_set = StickActions("train", recipe.num_frames, 32, DATA_SEED)
+    test_set = StickActions("test", recipe.num_frames, 32, DATA_SEED)
+    model = model_for_recipe(recipe)
+    if recipe.init == "vit":
+        init_rvit_from_vit(model, load_pretrained("vit", out))
+    started = time.perf_counter()
+    fit(model, train_set, None, recipe, out / "runs" / name, workers=workers)
+    seconds = time.perf_counter() - started
+    metrics = evaluate(model, test_set)
+    torch.save(model.state_dict(), out / f"{name}.pt")
+    card = {
+        "name": name, "recipe": recipe.to_dict(), "model_config": model.cfg.to_dict(),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "data": {"set": "StickActions", "seed": DATA_SEED, "size": 32,
+                 "train_clips": len(train_set), "test_clips": len(test_set)},
+        "test_top1": round(metrics["top1"], 4),
+        "test_reversed_pairs_top1": round(reversed_pair_accuracy(metrics), 4),
+        "test_per_class": dict(zip(CLASSES, [round(a, 4) for a in metrics["per_class"]])),
+        "test_confusion": metrics["confusion"],
+        "training_seconds": round(seconds), "machine": f"{platform.processor() or platform.machine()}"
+        f", {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
+        "commit": commit(),
+    }
+    (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+    (out / "runs" / name / "last.pt").unlink()
+    return card
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default=str(ASSETS))
+    parser.add_argument("--only", nargs="*", choices=list(SHIPPED), default=list(SHIPPED))
+    parser.add_argument("--workers", type=int, default=0)
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in args.only:
+        card = train_shipped(name, out, args.workers)
+        print(f"{name:<14} test top-1 {card['test_top1']:.3f}  reversed pairs "
+              f"{card['test_reversed_pairs_top1']:.3f}  {card['training_seconds']} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,225 @@
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+import torch
+from torch.utils.data import Dataset
+
+import rvit_mini as rm
+from rvit_mini import train
+from rvit_mini.data import StickActions
+
+TINY = replace(train.RECIPES["mini_rvit_s"], batch_size=4, num_frames=4, epochs=3,
+               lr_step_epochs=1)
+# SGD for DDP: Adam divides by sqrt(v), which magnifies the all-reduce's rounding differences
+TINY_SGD = replace(TINY, optimizer="sgd", lr=0.05, batch_size=8)
+
+
+def tiny_model():
+    torch.manual_seed(0)
+    return rm.create_model("rvit_s", dim=32, num_heads=2, num_frames=4)
+
+
+def tiny_data(n=12):
+    return StickActions("train", 4, 32, seed=5, num_clips=n)
+
+
+def params(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_recipes_follow_table_s1():
+    r = train.RECIPES
+    for name in ("rvit_s_scratch", "rvit_scratch", "rvit_l_scratch"):
+        assert (r[name].optimizer, r[name].lr, r[name].batch_size, r[name].init) == \
+            ("adamw", 3e-4, 32, "scratch")
+    for name in ("rvit", "rvit_l"):
+        assert (r[name].optimizer, r[name].lr, r[name].batch_size, r[name].init) == \
+            ("sgd", 5e-3, 32, "vit")
+    assert (r["rvit_xl"].batch_size, r["rvit_xl"].lr) == (16, 5e-3)
+    assert all(x.num_frames == 32 and x.lr_step_epochs == 10 for x in r.values() if
+               x.scale == "paper")
+
+
+def test_lr_is_divided_by_ten_every_step_epochs(tmp_path):
+    records = train.fit(tiny_model(), tiny_data(), None, TINY, tmp_path, progress=False,
+                        log_every=1)
+    lrs = [r["lr"] for r in records if "lr" in r]
+    steps_per_epoch = 12 // 4
+    assert lrs[0] == pytest.approx(TINY.lr)
+    assert lrs[steps_per_epoch] == pytest.approx(TINY.lr / 10)
+    assert lrs[2 * steps_per_epoch] == pytest.approx(TINY.lr / 100)
+
+
+def test_resume_continues_bit_exactly(tmp_path):
+    data = tiny_data()
+    straight = tiny_model()
+    train.fit(straight, data, None, TINY, tmp_path / "a", max_steps=8, progress=False)
+    interrupted = tiny_model()
+    train.fit(interrupted, data, None, TINY, tmp_path / "b", max_steps=4, save_every=4,
+              progress=False)
+    resumed = tiny_model()  # fresh weights: everything must come from the checkpoint
+    train.fit(resumed, data, None, TINY, tmp_path / "b", max_steps=8, resume=True,
+              progress=False)
+    assert torch.equal(params(straight), params(resumed))
+    assert not torch.equal(params(straight), params(tiny_model()))
+
+
+def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
+    path = train.save_checkpoint(tmp_path / "last.pt", step=1)
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        train.save_checkpoint(path, step=2)
+    assert train.load_checkpoint(path)["step"] == 1
+
+
+class Poisoned(Dataset):
+    """StickActions whose clips turn to NaN from index `bad` on."""
+
+    def __init__(self, bad):
+        self.data, self.bad = tiny_data(), bad
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, i):
+        video, label = self.data[i]
+        return (video * float("nan") if i >= self.bad else video), label
+
+
+def test_non_finite_loss_stops_with_last_good_checkpoint_intact(tmp_path):
+    model = tiny_model()
+    recipe = replace(TINY, epochs=20)
+    train.fit(model, tiny_data(), None, recipe, tmp_path, max_steps=3, save_every=3,
+              progress=False)
+    good = train.load_checkpoint(tmp_path / "last.pt")
+    with pytest.raises(train.NonFiniteLossError, match=r"loss is nan at step \d+; stopped. The "
+                                                       r"last good checkpoint is .*last.pt \(step 3\)"):
+        train.fit(model, Poisoned(bad=0), None, recipe, tmp_path, resume=True, save_every=1,
+                  progress=False)
+    after = train.load_checkpoint(tmp_path / "last.pt")
+    assert after["train_state"]["step"] == good["train_state"]["step"] == 3
+    assert all(torch.equal(after["model"][k], v) for k, v in good["model"].items())
+
+
+def test_ctrl_c_saves_a_checkpoint_then_reraises(tmp_path):
+    class Interrupting(Dataset):
+        def __init__(self):
+            self.data = tiny_data()
+
+        def __len__(self):
+            return len(self.data)
+
+        def __getitem__(self, i):
+            if interrupt_after[0] == 0:
+                raise KeyboardInterrupt
+            interrupt_after[0] -= 1
+            return self.data[i]
+
+    interrupt_after = [4 * 2]  # two batches of four clips
+    with pytest.raises(KeyboardInterrupt):
+        train.fit(tiny_model(), Interrupting(), None, TINY, tmp_path, progress=False)
+    assert train.load_checkpoint(tmp_path / "last.pt")["train_state"]["step"] == 2
+
+
+def test_bad_checkpoints_give_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="checkpoint not found: .*nope.pt"):
+        train.load_checkpoint(tmp_path / "nope.pt")
+    train.fit(tiny_model(), tiny_data(), None, TINY, tmp_path / "run", max_steps=2,
+              progress=False)
+    good = (tmp_path / "run" / "last.pt").read_bytes()
+    (tmp_path / "cut.pt").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ValueError, match="cannot read checkpoint .*cut.pt"):
+        train.load_checkpoint(tmp_path / "cut.pt")
+    other = rm.create_model("rvit_s", dim=48, num_heads=2, num_frames=4)
+    with pytest.raises(ValueError, match=r"written for another config: model_config: checkpoint"
+                                         r" \{.*'dim': 32.*\} vs requested \{.*'dim': 48"):
+        train.fit(other, tiny_data(), None, TINY, tmp_path / "run", resume=True, progress=False)
+
+
+def test_model_from_checkpoint_rebuilds_the_same_model(tmp_path):
+    model = tiny_model()
+    train.fit(model, tiny_data(), None, TINY, tmp_path, max_steps=2, progress=False)
+    loaded = train.model_from_checkpoint(tmp_path / "last.pt")
+    x = torch.rand(1, 4, 3, 32, 32)
+    torch.testing.assert_close(loaded.eval()(x), model.eval()(x))
+
+
+def test_evaluate_reports_accuracy_confusion_and_map():
+    class Fixed(Dataset):
+        def __init__(self, targets):
+            self.targets = targets
+
+        def __len__(self):
+            return len(self.targets)
+
+        def __getitem__(self, i):
+            return torch.full((2, 3, 32, 32), float(i)), self.targets[i]
+
+    class Oracle(torch.nn.Module):  # predicts class = clip index % 3
+        def forward(self, video):
+            idx = video[:, 0, 0, 0, 0].long()
+            return torch.nn.functional.one_hot(idx % 3, 3).float()
+
+    metrics = train.evaluate(Oracle(), Fixed([0, 1, 2, 0, 2, 2]))
+    assert metrics["top1"] == pytest.approx(5 / 6)  # predictions 0 1 2 0 1 2
+    assert metrics["confusion"] == [[2, 0, 0], [0, 1, 0], [0, 1, 2]]
+    assert metrics["per_class"] == pytest.approx([1.0, 1.0, 2 / 3])
+    scores = torch.tensor([[0.9, 0.1], [0.8, 0.7], [0.1, 0.2]])
+    targets = torch.tensor([[1, 0], [0, 1], [1, 1]]).float()
+    ap = train.average_precision(scores, targets)
+    assert ap.tolist() == pytest.approx([(1 + 2 / 3) / 2, (1 + 1) / 2])
+
+
+def test_short_training_run_beats_chance(tmp_path):
+    # walk left vs walk right, 8 frames, about 15 s of CPU: chance is 50 %.
+    class TwoActions(Dataset):
+        def __init__(self, split, n):
+            self.data = StickActions(split, 8, 32, seed=1, num_clips=n * 9)
+            self.keep = [i for i in range(len(self.data)) if self.data.label(i) in (7, 8)][:n]
+
+        def __len__(self):
+            return len(self.keep)
+
+        def __getitem__(self, i):
+            video, label = self.data[self.keep[i]]
+            return video, int(label == 8)
+
+    recipe = replace(train.RECIPES["mini_rvit_s"], batch_size=16, num_frames=8, epochs=16)
+    torch.manual_seed(0)
+    model = rm.create_model("rvit_s", num_classes=2, num_frames=8)
+    train.fit(model, TwoActions("train", 128), None, recipe, tmp_path, progress=False)
+    assert train.evaluate(model, TwoActions("val", 40))["top1"] >= 0.7
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="gloo over localhost")
+def test_ddp_on_two_processes_equals_one_process_with_double_batch(tmp_path):
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          "--master_port=29517", str(script), str(tmp_path / "ddp")],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    single = tiny_model()
+    train.fit(single, tiny_data(16), None, TINY_SGD, tmp_path / "one",
+              max_steps=4, progress=False)
+    ddp = train.model_from_checkpoint(tmp_path / "ddp" / "last.pt")
+    # float sums in a different order (all-reduce): equal to float32 rounding, not bitwise
+    torch.testing.assert_close(params(ddp), params(single), rtol=1e-4, atol=1e-5)
+
+
+DDP_SCRIPT = """
+import sys
+sys.path.insert(0, %r)
+from test_train import TINY_SGD, tiny_data, tiny_model
+from rvit_mini import train
+train.fit(tiny_model(), tiny_data(16), None, TINY_SGD, sys.argv[1],
+          max_steps=4, progress=False)
+""" % os.path.dirname(__file__)
