@@ -92,6 +92,8 @@ def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
         params += _bytes(meta.parameters())
     meta.train(train)
     grad = train and not streaming
+    if streaming:  # every step after the second allocates and frees the same: the peak is known
+        input_shape = (input_shape[0], min(input_shape[1], 3), *input_shape[2:])
     with mock.patch.object(F, "scaled_dot_product_attention", _fused_attention), \
             torch.set_grad_enabled(grad), MemoryTracker() as tracker:
         _run(meta, input_shape, grad, dtype, streaming, "meta")
