@@ -34,8 +34,6 @@ checkpoints: $(STAMP)
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/render.py
-	$(BIN)/python benchmarks/memory.py
-	$(BIN)/python benchmarks/speed.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
