@@ -28,5 +28,5 @@ __all__ = [
     "vit_state_dict_from_timm", "StreamingClassifier", "list_pretrained", "load_pretrained",
 ]
 
-from . import data, memory, train, viz  # noqa: E402
+from . import data, memory, train, viz  # noqa: E402, F401  (submodules as rm.data, ...)
 from .pretrained import list_pretrained, load_pretrained  # noqa: E402

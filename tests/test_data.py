@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from rvit_mini import data
-from rvit_mini.data import CLASSES, StickActions, composite_clip, read_video, render_clip, write_video
+from rvit_mini.data import (
+    CLASSES,
+    StickActions,
+    composite_clip,
+    read_video,
+    render_clip,
+    write_video,
+)
 
 BACKENDS = ["pyav"] + (["decord"] if data.video_backend() == "decord" else [])
 # H.264 / VP9 in yuv420p store colour at half resolution, so sharp coloured edges blur: at 32x32

@@ -4,8 +4,15 @@ This package never imports a model.
 """
 
 from .actions import CLASSES, REVERSED_PAIRS
-from .datasets import (LOADERS, VideoClips, charades, jester, kinetics, something_something_v2,
-                       video_folder)
+from .datasets import (
+                       LOADERS,
+                       VideoClips,
+                       charades,
+                       jester,
+                       kinetics,
+                       something_something_v2,
+                       video_folder,
+)
 from .stick_actions import COMPOSITES, StickActions, composite_clip, render_clip, to_tensor
 from .video import iter_frames, read_video, sample_indices, video_backend, write_video
 

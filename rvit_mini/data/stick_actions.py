@@ -12,8 +12,15 @@ import torch
 from torch.utils.data import Dataset
 
 from .actions import ACTION, CLASSES, Context, Drink, Jump, PickUpCup, SitDown, Walk, Wave
-from .render import (Camera, body_segments, chair_segments, cup_segments, joints, paint,
-                     table_segments)
+from .render import (
+    Camera,
+    body_segments,
+    chair_segments,
+    cup_segments,
+    joints,
+    paint,
+    table_segments,
+)
 
 SPLITS = ("train", "val", "test")
 DEFAULT_CLIPS = {"train": 1800, "val": 450, "test": 450}
