@@ -106,13 +106,17 @@ def _read_pyav(path: Path, num_frames, sampling, stride) -> np.ndarray:
     return np.stack([frames[i] for i in sample_indices(len(frames), num_frames, sampling, stride)])
 
 
-def _read_decord(path: Path, num_frames, sampling, stride) -> np.ndarray:
+def _open_decord(path: Path):
     import decord
 
     try:
-        reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
+        return decord.VideoReader(str(path), ctx=decord.cpu(0))
     except Exception as err:  # decord raises its own DECORDError for every failure
         raise _decode_error(path, err) from err
+
+
+def _read_decord(path: Path, num_frames, sampling, stride) -> np.ndarray:
+    reader = _open_decord(path)
     if len(reader) == 0:
         raise ValueError(f"{path} has no frames")
     return reader.get_batch(sample_indices(len(reader), num_frames, sampling, stride)).asnumpy()
@@ -133,12 +137,7 @@ def iter_frames(path, backend: str | None = None) -> Iterator[torch.Tensor]:
     path = Path(path)
     _check_exists(path)
     if (backend or video_backend()) == "decord":
-        import decord
-
-        try:
-            reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
-        except Exception as err:
-            raise _decode_error(path, err) from err
+        reader = _open_decord(path)
         for i in range(len(reader)):
             yield to_tensor(reader[i].asnumpy()[None])[0]
         return
