@@ -1,15 +1,27 @@
-"""python -m rvit_mini {info,...}: the library from the command line."""
+"""python -m rvit_mini {info,make-data,train,evaluate,stream}: the library from the command line.
+
+    python -m rvit_mini train --recipe mini_rvit_s --out runs/rvit_s
+    torchrun --nproc_per_node=2 -m rvit_mini train --recipe mini_rvit_s --out runs/rvit_s
+    python -m rvit_mini evaluate runs/rvit_s/last.pt --split test
+    python -m rvit_mini stream clip.mp4 --model rvit_s
+"""
 
 import argparse
 import csv
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from . import data
+from . import data, train
 from .flops import flops_per_frame
 from .models import SCALES, create_model, list_models
+from .pretrained import list_pretrained, load_pretrained
+from .stream import StreamingClassifier
+from .weights import init_rvit_from_vit
 
 
 def cmd_info(args) -> None:
@@ -38,6 +50,102 @@ def cmd_make_data(args) -> None:
     print(f"wrote {len(rows)} clips to {out / args.split} (load with rvit_mini.data.video_folder)")
 
 
+def load_dataset(args, split: str, num_frames: int, size: int):
+    """StickActions, or a real data set from LOADERS read from --root."""
+    if args.data == "stick_actions":
+        return data.StickActions(split, num_frames, size, args.data_seed)
+    if args.root is None:
+        raise SystemExit(f"--data {args.data} needs --root (the data set's folder)")
+    root = Path(args.root) / split if args.data == "folder" else args.root
+    kwargs = {} if args.data == "folder" else {"split": split}
+    return data.LOADERS[args.data](root, num_frames=num_frames, size=size, **kwargs)
+
+
+def load_model(name_or_path: str):
+    """A checkpoint file (a training run's last.pt) or the name of a shipped model."""
+    if Path(name_or_path).suffix == ".pt" or Path(name_or_path).exists():
+        return train.model_from_checkpoint(name_or_path).eval()
+    if name_or_path in list_pretrained():
+        return load_pretrained(name_or_path)
+    raise SystemExit(f"{name_or_path!r} is neither a checkpoint file nor a shipped model "
+                     f"({', '.join(list_pretrained()) or 'none shipped; run make checkpoints'})")
+
+
+def cmd_train(args) -> None:
+    """Train a recipe (Table S1 or mini) on StickActions or a real data set."""
+    recipe = train.RECIPES[args.recipe]
+    if args.batch_size or args.epochs:
+        recipe = replace(recipe, batch_size=args.batch_size or recipe.batch_size,
+                         epochs=args.epochs or recipe.epochs)
+    size = args.size or SCALES[recipe.scale]["img_size"]
+    train_set = load_dataset(args, args.split, recipe.num_frames, size)
+    val_set = load_dataset(args, args.val_split, recipe.num_frames, size) if args.val_split else None
+    options = {"img_size": size, "num_classes": len(train_set.classes),
+               "fp32_state": args.fp32_state, "frame_checkpoint": args.frame_checkpoint,
+               "tbptt": args.tbptt}
+    model = train.model_for_recipe(recipe, **options)
+    if recipe.init == "vit" and not args.resume:
+        if args.init_from is None:
+            raise SystemExit(f"recipe {recipe.name} starts from a ViT: give --init-from "
+                             "(a ViT checkpoint, e.g. a run of mini_vit, or the shipped 'vit')")
+        init_rvit_from_vit(model, load_model(args.init_from))
+    train.fit(model, train_set, val_set, recipe, args.out, resume=args.resume, device=args.device,
+              amp=args.amp, workers=args.workers, max_steps=args.max_steps, seed=args.seed)
+    if train.world()[0] == 0:
+        from .viz import plot_history, read_log
+
+        ax = plot_history(read_log(Path(args.out) / "log.jsonl"), title=recipe.name)
+        ax.figure.savefig(Path(args.out) / "history.png", dpi=120, bbox_inches="tight")
+        print(f"wrote {Path(args.out) / 'last.pt'}, log.jsonl and history.png")
+
+
+def cmd_evaluate(args) -> None:
+    """Top-1, top-5 and per-class accuracy (mAP for multi-label data) of a model on a split."""
+    model = load_model(args.model)
+    cfg = model.cfg
+    dataset = load_dataset(args, args.split, args.frames or cfg.num_frames, cfg.img_size)
+    metrics = train.evaluate(model, dataset, device=args.device, workers=args.workers)
+    if "mAP" in metrics:
+        print(f"{args.split}: mAP {metrics['mAP']:.4f} over {len(dataset)} clips")
+    else:
+        print(f"{args.split}: top-1 {metrics['top1']:.4f}  top-5 {metrics['top5']:.4f} "
+              f"over {metrics['n']} clips")
+        for name, acc in zip(dataset.classes, metrics["per_class"]):
+            print(f"  {name:<24}{acc:.3f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=1) + "\n")
+
+
+def cmd_stream(args) -> None:
+    """Classify a video file frame by frame as it is decoded, in memory independent of its length."""
+    model = load_model(args.model)
+    stream = StreamingClassifier(model)
+    classes = args.classes.split(",") if args.classes else data.CLASSES
+    if len(classes) != model.cfg.num_classes:
+        raise SystemExit(f"the model has {model.cfg.num_classes} classes but {len(classes)} "
+                         "class names were given (--classes a,b,c)")
+    size = model.cfg.img_size
+    print(f"{'frame':>6}  {'this frame':<16}{'clip so far':<16}p")
+    for t, frame in enumerate(data.iter_frames(args.video, args.backend)):
+        if frame.shape[-2:] != (size, size):
+            frame = F.interpolate(frame[None], size=(size, size), mode="bilinear",
+                                  antialias=True).clamp(0, 1)[0]
+        probs = stream.update(frame).softmax(-1)[0]
+        now = stream.frame_logits()[0].argmax()
+        if t % args.every == 0:
+            print(f"{t:>6}  {classes[now]:<16}{classes[probs.argmax()]:<16}{probs.max():.2f}")
+    print(f"{stream.num_frames} frames; prediction: {classes[probs.argmax()]}")
+
+
+def add_data_args(p, default_split: str) -> None:
+    p.add_argument("--data", default="stick_actions", choices=["stick_actions", *data.LOADERS])
+    p.add_argument("--root", help="the data set's folder (not for stick_actions)")
+    p.add_argument("--data-seed", type=int, default=0, help="StickActions seed")
+    p.add_argument("--split", default=default_split)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rvit_mini", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -52,6 +160,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=int, default=12)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_make_data)
+
+    p = sub.add_parser("train", help=cmd_train.__doc__)
+    p.add_argument("--recipe", required=True, choices=sorted(train.RECIPES))
+    p.add_argument("--out", required=True, help="run folder: last.pt, log.jsonl, history.png")
+    add_data_args(p, "train")
+    p.add_argument("--val-split", default="val", help="evaluated after every epoch; '' for none")
+    p.add_argument("--size", type=int, help="frame size (default: the recipe's scale)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--amp", choices=["bf16", "fp16"], help="autocast dtype (fp16 adds a GradScaler)")
+    p.add_argument("--fp32-state", action="store_true", help="keep RViT's hidden state in fp32")
+    p.add_argument("--frame-checkpoint", action="store_true",
+                   help="RViT: recompute each frame in backward (memory flat in clip length)")
+    p.add_argument("--tbptt", type=int, default=0, help="RViT: detach the state every K frames")
+    p.add_argument("--init-from", help="ViT checkpoint or shipped name, for recipes from a ViT")
+    p.add_argument("--batch-size", type=int, help="global batch (default: the recipe's)")
+    p.add_argument("--epochs", type=int, help="default: the recipe's")
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help=cmd_evaluate.__doc__)
+    p.add_argument("model", help="a checkpoint (.pt) or a shipped model's name")
+    add_data_args(p, "test")
+    p.add_argument("--frames", type=int, help="frames per clip (default: the model's)")
+    p.add_argument("--json", help="also write the metrics to this file")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("stream", help=cmd_stream.__doc__)
+    p.add_argument("video")
+    p.add_argument("--model", default="rvit_s", help="a checkpoint (.pt) or a shipped model")
+    p.add_argument("--classes", help="comma-separated class names (default: StickActions')")
+    p.add_argument("--every", type=int, default=1, help="print every Nth frame")
+    p.add_argument("--backend", choices=["decord", "pyav"], help="default: decord where installed")
+    p.set_defaults(func=cmd_stream)
     return parser
 
 

@@ -14,6 +14,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .gate import AttentionGate
 from .layers import ATTENTION_KINDS, Block, PatchEmbed
+from .wavefront import wavefront_features
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class ModelConfig:
     frame_checkpoint: bool = False  # RViT: recompute each frame in backward, keep only h
     tbptt: int = 0  # RViT: detach the hidden state every `tbptt` frames (0: never)
     fp32_state: bool = False  # RViT: keep the hidden state in float32 under autocast
+    execution: str = "sequential"  # RViT on a clip: "sequential" (T x L steps) | "wavefront"
     pixel_mean: float = 0.5  # inputs are [0, 1]; the stem normalises them as IN-21K ViTs expect
     pixel_std: float = 0.5
 
@@ -50,6 +52,8 @@ class VideoTransformer(nn.Module):
             raise ValueError(f"pool must be 'cls' or 'mean', got {cfg.pool!r}")
         if cfg.attention not in ATTENTION_KINDS:
             raise ValueError(f"attention must be one of {ATTENTION_KINDS}, got {cfg.attention!r}")
+        if cfg.execution not in ("sequential", "wavefront"):
+            raise ValueError(f"execution must be 'sequential' or 'wavefront', got {cfg.execution!r}")
         self.cfg = cfg
         self.patch_embed = PatchEmbed(cfg.img_size, cfg.patch_size, cfg.in_chans, cfg.dim)
         self.num_tokens = self.patch_embed.num_patches + (cfg.pool == "cls")
@@ -236,33 +240,46 @@ class RViT(VideoTransformer):
 
     def step(self, frame: torch.Tensor, state: list[torch.Tensor]):
         """frame (B, C, H, W), state [L x (B, N, D)] -> feature (B, D), new state."""
-        x = self.embed(frame)
+        return self.step_tokens(self.embed(frame), state)
+
+    def step_tokens(self, x: torch.Tensor, state: list[torch.Tensor]):
+        """One frame's tokens (B, N, D) through the L gates -> feature (B, D), new state."""
         new_state = []
         for blk, h in zip(self.blocks, state):
             x = blk(x, h.to(x.dtype))
             new_state.append(x.float() if self.cfg.fp32_state else x)
         return self.pool(x), new_state
 
-    def _step_flat(self, frame, *state):
-        feat, new_state = self.step(frame, list(state))
+    def _step_flat(self, x, *state):
+        feat, new_state = self.step_tokens(x, list(state))
         return (feat, *new_state)
 
-    def _checkpointed_step(self, frame, state):
-        """step() that keeps only its inputs for backward and recomputes the rest."""
-        feat, *new_state = checkpoint(self._step_flat, frame, *state, use_reentrant=False)
+    def _checkpointed_step(self, x, state):
+        """step_tokens() that keeps only its inputs for backward and recomputes the rest."""
+        feat, *new_state = checkpoint(self._step_flat, x, *state, use_reentrant=False)
         return feat, new_state
 
     def forward_features(self, video: torch.Tensor, state=None) -> torch.Tensor:
-        """video (B, T, C, H, W) -> (B, T, D); `state` continues from an earlier clip."""
+        """video (B, T, C, H, W) -> (B, T, D); `state` continues from an earlier clip.
+
+        The patch embedding does not depend on the hidden state, so the whole clip is embedded
+        in one call before the recurrence.
+        """
         self.check_video(video)
-        state = self.init_state(video.shape[0], video.device) if state is None else state
+        b, t = video.shape[:2]
+        state = self.init_state(b, video.device) if state is None else state
+        tokens = self.embed(video.flatten(0, 1)).unflatten(0, (b, t))  # (B, T, N, D)
         use_ckpt = self.cfg.frame_checkpoint and torch.is_grad_enabled()
+        if self.cfg.execution == "wavefront":
+            if use_ckpt:
+                raise ValueError("frame_checkpoint needs execution='sequential'")
+            return self.pool(wavefront_features(self, tokens, state)[0])
         feats = []
-        for t in range(video.shape[1]):
-            if self.cfg.tbptt and t and t % self.cfg.tbptt == 0:
+        for i in range(t):
+            if self.cfg.tbptt and i and i % self.cfg.tbptt == 0:
                 state = [h.detach() for h in state]
-            step = self._checkpointed_step if use_ckpt else self.step
-            feat, state = step(video[:, t], state)
+            step = self._checkpointed_step if use_ckpt else self.step_tokens
+            feat, state = step(tokens[:, i], state)
             feats.append(feat)
         return torch.stack(feats, dim=1)
 

@@ -23,7 +23,7 @@ from .render import (
 )
 
 SPLITS = ("train", "val", "test")
-DEFAULT_CLIPS = {"train": 1800, "val": 450, "test": 450}
+DEFAULT_CLIPS = {"train": 9000, "val": 450, "test": 450}
 
 
 def _motion_params(motion: type, rng: np.random.Generator) -> dict:
@@ -73,14 +73,15 @@ class Segment:
 def _scene(rng: np.random.Generator, size: int, facing: int, x_range: tuple) -> dict:
     """Camera, colours and noise for one clip."""
     lo, hi = x_range[0] - 0.35, x_range[1] + 0.6  # world extent: chair behind, table ahead
-    frac = min(rng.uniform(0.45, 0.62), 1 / (hi - lo))  # figure height / image height
+    frac = min(rng.uniform(0.55, 0.7), 1 / (hi - lo))  # figure height / image height
     scale = frac * size
     span = (hi - lo) * scale
     left = rng.uniform(0, max(size - span, 0)) if span < size else (size - span) / 2
     cx = left - lo * scale if facing > 0 else left + hi * scale
-    bg_top, bg_bottom = rng.uniform(0, 1, 3), rng.uniform(0, 1, 3)
-    lum = (bg_top + bg_bottom).mean() / 2
-    body = rng.uniform(0, 0.3, 3) if lum > 0.5 else rng.uniform(0.7, 1, 3)
+    dark = bool(rng.integers(2))  # dark figure on a light scene, or the other way round
+    bg_top = rng.uniform(0.55, 1, 3) if dark else rng.uniform(0, 0.45, 3)
+    bg_bottom = np.clip(bg_top + rng.uniform(-0.15, 0.15, 3), 0, 1)
+    body = rng.uniform(0, 0.25, 3) if dark else rng.uniform(0.75, 1, 3)
     return dict(camera=Camera(size, scale, cx, size * rng.uniform(0.88, 0.96), facing),
                 bg_top=bg_top, bg_bottom=bg_bottom, floor=bg_bottom * rng.uniform(0.5, 0.8),
                 body=body, chair=rng.uniform(0, 1, 3), table=rng.uniform(0, 1, 3),

@@ -1,0 +1,54 @@
+"""Wavefront execution of RViT: T + L - 1 sequential steps instead of T x L.
+
+Cell (layer l, frame t) reads the output of (l - 1, t) and the hidden state (l, t - 1), so every
+cell on an anti-diagonal l + t = d depends only on diagonal d - 1:
+
+    d = 0:  (0, 0)
+    d = 1:  (0, 1) (1, 0)
+    d = 2:  (0, 2) (1, 1) (2, 0)          all cells of a diagonal run as one batched call
+
+The layers' weights are stacked along a new leading dimension and the one `AttentionGate` is
+applied to all cells of a diagonal with `torch.func.vmap` over that dimension, so the arithmetic
+is the sequential loop's, reordered.
+"""
+
+import torch
+from torch.func import functional_call, vmap
+
+
+def stacked_parameters(blocks) -> dict[str, torch.Tensor]:
+    """{name: (L, ...)}: each parameter of the L blocks stacked (differentiable, unlike
+    torch.func.stack_module_state, so gradients reach the blocks' own parameters)."""
+    per_block = [dict(b.named_parameters()) for b in blocks]
+    return {name: torch.stack([p[name] for p in per_block]) for name in per_block[0]}
+
+
+def wavefront_features(model, tokens: torch.Tensor, state: list) -> tuple:
+    """Run RViT's blocks over embedded frames by anti-diagonals.
+
+    tokens (B, T, N, D): every frame embedded at once; state [L x (B, N, D)]: hidden states
+    before the first frame. Returns (per-frame top-layer tokens (B, T, N, D), final state).
+    """
+    blocks, cfg = model.blocks, model.cfg
+    num_layers, num_frames = len(blocks), tokens.shape[1]
+    params = stacked_parameters(blocks)
+    cell = vmap(lambda p, x, h: functional_call(blocks[0], p, (x, h)))
+    latest = list(state)  # latest[l]: output of layer l at the last frame it has processed
+    top = []
+    for d in range(num_frames + num_layers - 1):
+        lo, hi = max(0, d - num_frames + 1), min(num_layers - 1, d)
+        x = torch.stack([tokens[:, d] if layer == 0 else latest[layer - 1]
+                         for layer in range(lo, hi + 1)])
+        h = torch.stack([_carry(latest[layer], d - layer, cfg.tbptt)
+                         for layer in range(lo, hi + 1)]).to(x.dtype)
+        out = cell({name: p[lo:hi + 1] for name, p in params.items()}, x, h)
+        for i, layer in enumerate(range(lo, hi + 1)):
+            latest[layer] = out[i].float() if cfg.fp32_state else out[i]
+        if hi == num_layers - 1:
+            top.append(out[-1])
+    return torch.stack(top, dim=1), latest
+
+
+def _carry(h: torch.Tensor, frame: int, tbptt: int) -> torch.Tensor:
+    """The hidden state entering `frame`, cut from the graph every `tbptt` frames."""
+    return h.detach() if tbptt and frame and frame % tbptt == 0 else h
