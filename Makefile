@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-unit test-notebooks lint checkpoints benchmarks clean
+.PHONY: lab test test-unit test-notebooks lint checkpoints benchmarks links clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +27,19 @@ test-notebooks: $(STAMP)
 		--nbval-sanitize-with notebooks/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
 
 lint: $(STAMP)
-	$(BIN)/ruff check rvit_mini tests benchmarks
+	$(BIN)/ruff check rvit_mini tests benchmarks scripts
 
 checkpoints: $(STAMP)
-	$(BIN)/python -m rvit_mini.pretrained --out assets/checkpoints
+	$(BIN)/python -m rvit_mini checkpoints
 
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/memory.py
+	$(BIN)/python benchmarks/speed.py
+
+# Colab/Binder badges and the notebooks' Colab cell, from pyproject.toml's Repository URL
+links: $(STAMP)
+	$(BIN)/python scripts/links.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,4 +1,4 @@
-"""python -m rvit_mini {info,make-data,train,evaluate,stream}: the library from the command line.
+"""python -m rvit_mini {info,make-data,train,evaluate,stream,checkpoints}: the command line.
 
     python -m rvit_mini train --recipe mini_rvit_s --out runs/rvit_s
     torchrun --nproc_per_node=2 -m rvit_mini train --recipe mini_rvit_s --out runs/rvit_s
@@ -19,7 +19,14 @@ from tqdm.auto import tqdm
 from . import data, train
 from .flops import flops_per_frame
 from .models import SCALES, create_model, list_models
-from .pretrained import list_pretrained, load_pretrained
+from .pretrained import (
+    ASSETS,
+    SHIPPED,
+    list_pretrained,
+    load_pretrained,
+    reversed_pair_accuracy,
+    train_all,
+)
 from .stream import StreamingClassifier
 from .weights import init_rvit_from_vit
 
@@ -100,20 +107,29 @@ def cmd_train(args) -> None:
 
 
 def cmd_evaluate(args) -> None:
-    """Top-1, top-5 and per-class accuracy (mAP for multi-label data) of a model on a split."""
-    model = load_model(args.model)
-    cfg = model.cfg
-    dataset = load_dataset(args, args.split, args.frames or cfg.num_frames, cfg.img_size)
-    metrics = train.evaluate(model, dataset, device=args.device, workers=args.workers)
-    if "mAP" in metrics:
-        print(f"{args.split}: mAP {metrics['mAP']:.4f} over {len(dataset)} clips")
-    else:
-        print(f"{args.split}: top-1 {metrics['top1']:.4f}  top-5 {metrics['top5']:.4f} "
+    """Top-1, top-5 and per-class accuracy (mAP for multi-label data) of models on a split."""
+    results, summary = {}, []
+    for name in args.models:
+        model = load_model(name)
+        cfg = model.cfg
+        dataset = load_dataset(args, args.split, args.frames or cfg.num_frames, cfg.img_size)
+        metrics = results[name] = train.evaluate(model, dataset, device=args.device,
+                                                 workers=args.workers)
+        if "mAP" in metrics:
+            print(f"{name}, {args.split}: mAP {metrics['mAP']:.4f} over {len(dataset)} clips")
+            continue
+        print(f"{name}, {args.split}: top-1 {metrics['top1']:.4f}  top-5 {metrics['top5']:.4f} "
               f"over {metrics['n']} clips")
-        for name, acc in zip(dataset.classes, metrics["per_class"]):
-            print(f"  {name:<24}{acc:.3f}")
+        for label, acc in zip(dataset.classes, metrics["per_class"]):
+            print(f"  {label:<24}{acc:.3f}")
+        if args.data == "stick_actions":
+            summary.append(f"| {name} | {metrics['top1']:.3f} | "
+                           f"{reversed_pair_accuracy(metrics):.3f} |")
+    if len(summary) > 1:
+        print(f"\n| model | {args.split} top-1 | time-reversed pairs top-1 |\n| --- | --- | --- |")
+        print("\n".join(summary))
     if args.json:
-        Path(args.json).write_text(json.dumps(metrics, indent=1) + "\n")
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
 
 
 def cmd_stream(args) -> None:
@@ -137,6 +153,11 @@ def cmd_stream(args) -> None:
     print(f"{stream.num_frames} frames; prediction: {classes[probs.argmax()]}")
 
 
+def cmd_checkpoints(args) -> None:
+    """Retrain the shipped StickActions models and write their model cards."""
+    train_all(args.out, args.only, args.workers)
+
+
 def add_data_args(p, default_split: str) -> None:
     p.add_argument("--data", default="stick_actions", choices=["stick_actions", *data.LOADERS])
     p.add_argument("--root", help="the data set's folder (not for stick_actions)")
@@ -147,7 +168,8 @@ def add_data_args(p, default_split: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rvit_mini", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m rvit_mini", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help=cmd_info.__doc__).set_defaults(func=cmd_info)
 
@@ -181,11 +203,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help=cmd_evaluate.__doc__)
-    p.add_argument("model", help="a checkpoint (.pt) or a shipped model's name")
+    p.add_argument("models", nargs="+", help="checkpoints (.pt) or shipped models' names")
     add_data_args(p, "test")
     p.add_argument("--frames", type=int, help="frames per clip (default: the model's)")
     p.add_argument("--json", help="also write the metrics to this file")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("checkpoints", help=cmd_checkpoints.__doc__)
+    p.add_argument("--out", default=str(ASSETS))
+    p.add_argument("--only", nargs="+", choices=list(SHIPPED), default=list(SHIPPED),
+                   help="rvit_from_vit needs vit in --out")
+    p.add_argument("--workers", type=int, default=0)
+    p.set_defaults(func=cmd_checkpoints)
 
     p = sub.add_parser("stream", help=cmd_stream.__doc__)
     p.add_argument("video")

@@ -1,12 +1,11 @@
 """Checkpoints shipped in assets/checkpoints, each with a model card (<name>.json).
 
-    python -m rvit_mini.pretrained --out assets/checkpoints     # `make checkpoints`
+    python -m rvit_mini checkpoints          # `make checkpoints`
 
 retrains them all on StickActions on a CPU: the frame-mean ViT first (it is also the image ViT
 that initialises `rvit_from_vit`, Sec. 3.2), then RViT-S, RViT, RViT from the ViT, and CViT.
 """
 
-import argparse
 import json
 import platform
 import subprocess
@@ -98,20 +97,12 @@ def train_shipped(name: str, out: Path, splits: dict, workers: int = 0) -> dict:
     return card
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", default=str(ASSETS))
-    parser.add_argument("--only", nargs="*", choices=list(SHIPPED), default=list(SHIPPED))
-    parser.add_argument("--workers", type=int, default=0)
-    args = parser.parse_args(argv)
-    out = Path(args.out)
+def train_all(out=ASSETS, names=tuple(SHIPPED), workers: int = 0) -> None:
+    """Retrain the shipped models in order, each with its model card, into `out`."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     splits = {split: stick_actions(split) for split in ("train", "val", "test")}
-    for name in args.only:
-        card = train_shipped(name, out, splits, args.workers)
+    for name in names:
+        card = train_shipped(name, out, splits, workers)
         print(f"{name:<14} test top-1 {card['test_top1']:.3f}  reversed pairs "
               f"{card['test_reversed_pairs_top1']:.3f}  {card['training_seconds']} s")
-
-
-if __name__ == "__main__":
-    main()

@@ -68,6 +68,32 @@ def plot_history(records: list[dict], ax=None, title: str = "training"):
     return ax
 
 
+class LiveHistory:
+    """A training curve that redraws as `fit(..., on_log=LiveHistory())` logs; in a notebook it
+    updates one figure in place, elsewhere it draws once when closed."""
+
+    def __init__(self, title: str = "training"):
+        self.records, self.title = [], title
+        self.fig, self.ax = plt.subplots(figsize=(6, 3.5))
+        plt.close(self.fig)  # shown through the display handle, not again at the cell's end
+        self.handle = _display(self.fig)
+
+    def __call__(self, record: dict) -> None:
+        self.records.append(record)
+        self.fig.clear()
+        plot_history(self.records, self.fig.add_subplot(), self.title)
+        if self.handle is not None:
+            self.handle.update(self.fig)
+
+
+def _display(fig):
+    try:
+        from IPython.display import display
+    except ImportError:
+        return None
+    return display(fig, display_id=True)
+
+
 def plot_confusion(confusion, classes, ax=None, title: str = ""):
     """A row-normalised confusion matrix (rows: true class, columns: predicted)."""
     c = np.asarray(confusion, dtype=float)

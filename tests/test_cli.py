@@ -35,7 +35,7 @@ def test_train_evaluate_stream(folder, tmp_path, capsys):
 
     main(["evaluate", str(out / "last.pt"), "--data", "folder", "--root", str(folder),
           "--split", "train", "--json", str(tmp_path / "m.json")])
-    metrics = json.loads((tmp_path / "m.json").read_text())
+    metrics = json.loads((tmp_path / "m.json").read_text())[str(out / "last.pt")]
     assert metrics["n"] == 18 and sum(map(sum, metrics["confusion"])) == 18
     assert "top-1" in capsys.readouterr().out
 

@@ -13,11 +13,19 @@ from .datasets import (
                        something_something_v2,
                        video_folder,
 )
-from .stick_actions import COMPOSITES, StickActions, composite_clip, render_clip, to_tensor
+from .stick_actions import (
+    COMPOSITES,
+    StickActions,
+    action_chain,
+    composite_clip,
+    render_clip,
+    to_tensor,
+)
 from .video import iter_frames, read_video, sample_indices, video_backend, write_video
 
 __all__ = [
-    "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "StickActions", "VideoClips", "charades",
+    "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "StickActions", "VideoClips", "action_chain",
+    "charades",
     "jester", "kinetics", "something_something_v2", "video_folder", "composite_clip", "iter_frames",
     "read_video", "render_clip", "sample_indices", "to_tensor", "video_backend", "write_video",
 ]

@@ -23,7 +23,7 @@ from .render import (
 )
 
 SPLITS = ("train", "val", "test")
-DEFAULT_CLIPS = {"train": 9000, "val": 450, "test": 450}
+DEFAULT_CLIPS = {"train": 27000, "val": 450, "test": 450}
 
 
 def _motion_params(motion: type, rng: np.random.Generator) -> dict:
@@ -157,17 +157,20 @@ def to_tensor(frames: np.ndarray) -> torch.Tensor:
 class StickActions(Dataset):
     """StickActions(split, num_frames, size, seed)[i] -> (video (T, 3, H, W) float, label).
 
-    Clip i has class i % 9 and is rendered from the seed (seed, split, i), so splits never share
-    a clip. Rendered clips are kept (uint8) after first use.
+    Clip i has class i % K of `classes` (all 9 actions by default, or a subset for a quick
+    lesson) and is rendered from the seed (seed, split, i), so splits never share a clip.
+    Rendered clips are kept (uint8) after first use.
     """
 
-    classes = CLASSES
-
     def __init__(self, split: str = "train", num_frames: int = 16, size: int = 32, seed: int = 0,
-                 num_clips: int | None = None):
+                 num_clips: int | None = None, classes: list | None = None):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
+        unknown = set(classes or []) - set(CLASSES)
+        if unknown:
+            raise ValueError(f"unknown actions {sorted(unknown)}; choose from {CLASSES}")
         self.split, self.num_frames, self.size, self.seed = split, num_frames, size, seed
+        self.classes = list(classes or CLASSES)
         self.num_clips = DEFAULT_CLIPS[split] if num_clips is None else num_clips
         self._cache = {}
 
@@ -175,7 +178,7 @@ class StickActions(Dataset):
         return self.num_clips
 
     def label(self, index: int) -> int:
-        return index % len(CLASSES)
+        return index % len(self.classes)
 
     def clip_seed(self, index: int) -> np.random.SeedSequence:
         return np.random.SeedSequence([self.seed, SPLITS.index(self.split), index])
@@ -185,7 +188,7 @@ class StickActions(Dataset):
         if not 0 <= index < len(self):
             raise IndexError(f"clip {index} out of range for {len(self)} clips")
         if index not in self._cache:
-            self._cache[index] = render_clip(CLASSES[self.label(index)], self.num_frames,
+            self._cache[index] = render_clip(self.classes[self.label(index)], self.num_frames,
                                              self.size, self.clip_seed(index))
         return self._cache[index]
 
@@ -210,6 +213,29 @@ def _chain(names: list) -> list:
                 continue
             return ctxs
     raise ValueError(f"the actions {names} cannot follow one another; try one of {COMPOSITES}")
+
+
+def action_chain(length: int, seed: int = 0) -> list:
+    """`length` random actions that can follow one another (each differs from the last), for
+    long composite clips: composite_clip(action_chain(60), num_frames=480). No walking, so the
+    figure stays by its one chair and table and the camera need not widen."""
+    rng = np.random.default_rng(seed)
+    stationary = [c for c in CLASSES if not c.startswith("walk")]
+    chain = [str(rng.choice(stationary))]
+    while len(chain) < length:
+        for name in rng.permutation(stationary):
+            if name != chain[-1] and _follows(chain, str(name)):
+                chain.append(str(name))
+                break
+    return chain
+
+
+def _follows(chain: list, name: str) -> bool:
+    try:
+        _chain(chain + [name])
+    except ValueError:
+        return False
+    return True
 
 
 def composite_clip(actions: list, num_frames: int = 32, size: int = 32, seed: int = 0):

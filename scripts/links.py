@@ -1,0 +1,117 @@
+"""Write the Colab and Binder links from the one place the repository's address is kept.
+
+    python scripts/links.py          # `make links`
+
+Reads `Repository` under `[project.urls]` in pyproject.toml and writes
+- the README's notebook table (between the `notebooks:start` / `notebooks:end` markers), with a
+  Colab and a Binder badge per notebook when the address is a GitHub repository;
+- the first code cell of every notebook (tagged `colab-setup`): in Colab it clones the repository
+  and installs it; everywhere else it does nothing.
+Without an address the badges are left out and the cell says what to do in Colab.
+"""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+if sys.version_info < (3, 11):
+    raise SystemExit("scripts/links.py reads pyproject.toml with tomllib: Python 3.11 or newer")
+import tomllib  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+COLAB = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER = "https://mybinder.org/badge_logo.svg"
+# notebook -> what it shows; RUN_TIMES: seconds for `jupyter nbconvert --execute` on 2 CPU cores
+TABLE = {
+    "01_video_to_tokens": "a StickActions clip, mp4 decoding, uniform and dense sampling, patches "
+                          "and tokens, what CViT and RViT each see",
+    "02_attention_gate_from_scratch": "the gate in plain torch, checked equal to "
+                                      "`rm.AttentionGate`; h = 0 is a ViT block; causality; "
+                                      "Sec. 3.2 initialisation",
+    "03_memory_rvit_vs_cvit": "peak memory against clip length, measured on mini models and "
+                              "estimated at ViT-B/16 scale; training with frame checkpointing",
+    "04_hidden_state_at_a_boundary": "a trained RViT across an action boundary: predictions, "
+                                     "hidden-state similarity, PCA trajectory, a frame scrubber",
+    "05_training_the_variants": "Table S1 at mini scale, a live training run, the shipped models "
+                                "side by side, ViT initialisation against scratch",
+    "06_streaming_and_variable_length": "one model on 4, 32 and 480 frames; a video file "
+                                        "classified as it decodes; flat memory; truncated BPTT",
+}
+RUN_TIMES = {"01_video_to_tokens": 12, "02_attention_gate_from_scratch": 14,
+             "03_memory_rvit_vs_cvit": 51, "04_hidden_state_at_a_boundary": 0,
+             "05_training_the_variants": 0, "06_streaming_and_variable_length": 0}
+
+SETUP = '''# Colab: fetch and install rvit-mini; anywhere else this cell does nothing.
+# (Written by scripts/links.py from pyproject.toml; edit it there.)
+import importlib.util, os, subprocess, sys
+REPOSITORY = {repository!r}
+if "google.colab" in sys.modules and importlib.util.find_spec("rvit_mini") is None:
+    if REPOSITORY is None:
+        raise RuntimeError("this copy of rvit-mini names no repository address: upload the "
+                           "project folder to Colab and run: pip install -e <folder>")
+    subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "rvit-mini"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "rvit-mini"], check=True)
+    sys.path.insert(0, os.path.abspath("rvit-mini"))
+    os.chdir("rvit-mini/notebooks")'''
+
+
+def repository() -> str | None:
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)["project"].get("urls", {}).get("Repository")
+
+
+def github_slug(url: str | None) -> str | None:
+    """'https://github.com/OWNER/REPO(.git)' -> 'OWNER/REPO'; None for anything else."""
+    match = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+?)(?:\.git)?/?", url or "")
+    return match.group(1) if match else None
+
+
+def readme_table(slug: str | None) -> str:
+    rows = ["| notebook | what you see | 2-core CPU run time | open |", "| --- | --- | --- | --- |"]
+    for name, what in TABLE.items():
+        path = f"notebooks/{name}.ipynb"
+        links = "run locally with `make lab`"
+        if slug:
+            colab = f"https://colab.research.google.com/github/{slug}/blob/main/{path}"
+            binder = f"https://mybinder.org/v2/gh/{slug}/HEAD?labpath=notebooks%2F{name}.ipynb"
+            links = f"[![Colab]({COLAB})]({colab}) [![Binder]({BINDER})]({binder})"
+        rows.append(f"| [`{name}`]({path}) | {what} | ~{RUN_TIMES[name]} s | {links} |")
+    return "\n".join(rows)
+
+
+def write_readme(slug: str | None) -> None:
+    path = ROOT / "README.md"
+    text = path.read_text()
+    start, end = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"README.md has no {start} ... {end} markers")
+    head, rest = text.split(start)
+    tail = rest.split(end)[1]
+    path.write_text(f"{head}{start}\n{readme_table(slug)}\n{end}{tail}")
+
+
+def write_setup_cell(notebook: Path, url: str | None) -> None:
+    nb = json.loads(notebook.read_text())
+    cell = {"cell_type": "code", "execution_count": None, "id": "colab-setup",
+            "metadata": {"tags": ["colab-setup"]}, "outputs": [],
+            "source": SETUP.format(repository=url).splitlines(keepends=True)}
+    cells = [c for c in nb["cells"] if "colab-setup" not in c.get("metadata", {}).get("tags", [])]
+    first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
+    nb["cells"] = cells[:first_code] + [cell] + cells[first_code:]
+    notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    url = repository()
+    slug = github_slug(url)
+    write_readme(slug)
+    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
+        write_setup_cell(notebook, url)
+    print(f"repository: {url or 'none in pyproject.toml [project.urls]'}; "
+          f"badges: {'written' if slug else 'left out'}")
+
+
+if __name__ == "__main__":
+    main()

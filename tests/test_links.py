@@ -1,0 +1,45 @@
+"""scripts/links.py: Colab/Binder links from the one repository address, and the Colab cell."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.version_info < (3, 11), reason="tomllib")
+spec = importlib.util.spec_from_file_location(
+    "links", Path(__file__).parents[1] / "scripts" / "links.py")
+links = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(links)
+
+
+def test_github_addresses_give_owner_and_repo():
+    assert links.github_slug("https://github.com/ada/rvit-mini") == "ada/rvit-mini"
+    assert links.github_slug("https://github.com/ada/rvit-mini.git") == "ada/rvit-mini"
+    assert links.github_slug("https://gitlab.com/ada/rvit-mini") is None
+    assert links.github_slug(None) is None
+
+
+def test_badges_appear_only_with_an_address():
+    with_slug = links.readme_table("ada/rvit-mini")
+    assert with_slug.count("colab.research.google.com/github/ada/rvit-mini/blob/main/notebooks/") == 6
+    assert with_slug.count("mybinder.org/v2/gh/ada/rvit-mini/HEAD?labpath=notebooks%2F") == 6
+    without = links.readme_table(None)
+    assert "colab" not in without and without.count("make lab") == 6
+
+
+def test_setup_cell_does_nothing_outside_colab():
+    code = links.SETUP.format(repository="https://github.com/ada/rvit-mini")
+    namespace = {}
+    exec(compile(code, "setup", "exec"), namespace)  # no google.colab here: nothing runs
+    assert namespace["REPOSITORY"] == "https://github.com/ada/rvit-mini"
+
+
+def test_committed_notebooks_carry_the_current_setup_cell():
+    import json
+    url = links.repository()
+    expected = links.SETUP.format(repository=url)
+    for path in sorted(links.NOTEBOOKS.glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        first_code = next(c for c in cells if c["cell_type"] == "code")
+        assert "".join(first_code["source"]) == expected, f"{path.name}: run make links"
