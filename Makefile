@@ -23,7 +23,7 @@ test-unit: $(STAMP)
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
 test-notebooks: $(STAMP)
-	$(if $(NOTEBOOKS),$(BIN)/python -m pytest --nbval --nbval-current-env \
+	$(if $(NOTEBOOKS),RVIT_MINI_STATIC=1 $(BIN)/python -m pytest --nbval --nbval-current-env \
 		--nbval-sanitize-with notebooks/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
 
 lint: $(STAMP)

@@ -24,11 +24,14 @@ from rvit_mini.memory import GiB, estimate_peak, measure_peak  # noqa: E402
 
 SHAPE = (3, 224, 224)
 # label -> (model, config overrides, estimate_peak options)
-INFERENCE = {  # batch 8
+BF16_WEIGHTS = {"weights_dtype": torch.bfloat16}
+INFERENCE = {  # batch 8; fp32 weights under bf16 autocast, or weights stored in bf16
     "CViT (joint)": ("cvit", {}, {}),
     "CViT (divided)": ("cvit_divided", {}, {}),
     "RViT-XL, whole clip": ("rvit_xl", {}, {}),
     "RViT-XL, streaming": ("rvit_xl", {}, {"streaming": True}),
+    "CViT (joint), bf16 weights": ("cvit", {}, BF16_WEIGHTS),
+    "RViT-XL, streaming, bf16 weights": ("rvit_xl", {}, {"streaming": True, **BF16_WEIGHTS}),
 }
 TRAINING = {  # batch 2
     "CViT (joint)": ("cvit", {}, {}),
@@ -109,6 +112,9 @@ def main() -> None:
     results["summary"] = {
         "cvit_over_rvit_streaming_T128": round(inf["CViT (joint)"]["estimated"][-1]
                                                / inf["RViT-XL, streaming"]["estimated"][-1], 2),
+        "cvit_over_rvit_streaming_T128_bf16_weights": round(
+            inf["CViT (joint), bf16 weights"]["estimated"][-1]
+            / inf["RViT-XL, streaming, bf16 weights"]["estimated"][-1], 2),
         "rvit_streaming_T128_over_T8": round(inf["RViT-XL, streaming"]["estimated"][-1]
                                              / inf["RViT-XL, streaming"]["estimated"][0], 3),
         "rvit_ckpt_over_cvit_train_T32": round(tr["RViT-XL, frame checkpointing"]["estimated"][i32]

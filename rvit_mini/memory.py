@@ -33,11 +33,14 @@ class MemoryTracker(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
+        inputs = {t.untyped_storage()._cdata for t in tree_flatten((args, kwargs))[0]
+                  if isinstance(t, torch.Tensor)}
         for t in tree_flatten(out)[0]:
             if isinstance(t, torch.Tensor):
                 storage = t.untyped_storage()
                 key = id(storage)
-                if key not in self._seen:
+                # a view or an in-place result shares its input's storage: nothing new
+                if key not in self._seen and storage._cdata not in inputs:
                     self._seen.add(key)
                     self.live += storage.nbytes()
                     self.peak = max(self.peak, self.live)
@@ -59,35 +62,38 @@ def _bytes(tensors) -> int:
 
 
 def _run(model, input_shape, train, dtype, streaming, device):
-    """Forward (and backward) once; `streaming` feeds one frame at a time (RViT and ViT)."""
+    """Forward (and backward) once; `streaming` feeds one frame at a time (RViT and ViT).
+    Inputs arrive in fp32, as decoded frames do; `dtype` casts them for the meta run."""
     b, t = input_shape[:2]
     if streaming:
         if not hasattr(model, "step"):
             raise TypeError(f"{type(model).__name__} attends over the whole clip; it cannot stream")
         state, total = model.init_state(b, device), 0
         for _ in range(t):
-            frame = torch.empty(b, *input_shape[2:], device=device, dtype=dtype)
+            frame = torch.empty(b, *input_shape[2:], device=device).to(dtype)
             feat, state = model.step(frame, state)
             total = total + feat
         return model.head(total / t)
-    video = torch.empty(input_shape, device=device, dtype=dtype)
-    out = model(video)
+    decoded = torch.empty(input_shape, device=device)  # fp32, held by the caller throughout
+    out = model(decoded.to(dtype))
     if train:
         out.float().sum().backward()
     return out
 
 
 def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
-                  dtype=torch.float32, streaming: bool = False) -> int:
+                  dtype=torch.float32, streaming: bool = False, weights_dtype=torch.float32) -> int:
     """Peak bytes for a video batch of `input_shape` (B, T, C, H, W), without computing.
 
     train: forward and backward (parameter gradients included). streaming: frames arrive one
-    at a time (inference), so the clip is never held whole.
+    at a time (inference), so the clip is never held whole. weights_dtype: the stored weights'
+    type; fp32 weights under a lower `dtype` also hold autocast's cast copies, while weights
+    stored in `dtype` itself (model.to(torch.bfloat16), for inference) hold none.
     """
     with torch.device("meta"):
-        meta = build_model(model.cfg)
+        meta = build_model(model.cfg).to(weights_dtype)
     params = _bytes(meta.parameters())
-    if dtype != torch.float32:
+    if dtype != weights_dtype:
         meta.to(dtype)  # autocast's cast copies of the weights
         params += _bytes(meta.parameters())
     meta.train(train)
@@ -101,12 +107,12 @@ def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
 
 
 def measure_peak(model: VideoTransformer, input_shape, train: bool = False,
-                 dtype=torch.float32, streaming: bool = False) -> int:
+                 dtype=torch.float32, streaming: bool = False, weights_dtype=torch.float32) -> int:
     """Peak bytes allocated on the current CUDA device for the same run, under autocast."""
     if not torch.cuda.is_available():
         raise RuntimeError("measure_peak needs a CUDA device; use estimate_peak on a CPU")
     device = torch.device("cuda")
-    model = model.to(device).train(train)
+    model = model.to(device, weights_dtype).train(train)
     torch.cuda.synchronize()
     torch.cuda.empty_cache()
     torch.cuda.reset_peak_memory_stats()

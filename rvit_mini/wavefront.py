@@ -9,11 +9,14 @@ cell on an anti-diagonal l + t = d depends only on diagonal d - 1:
 
 The layers' weights are stacked along a new leading dimension and the one `AttentionGate` is
 applied to all cells of a diagonal with `torch.func.vmap` over that dimension, so the arithmetic
-is the sequential loop's, reordered.
+is the sequential loop's, reordered. Attention runs on the math kernel here: vmap has no batching
+rule for the CPU flash kernel, nor for the fused kernels' backward (pytorch#117016), and would
+loop over the layers one by one.
 """
 
 import torch
 from torch.func import functional_call, vmap
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 
 def stacked_parameters(blocks) -> dict[str, torch.Tensor]:
@@ -41,7 +44,8 @@ def wavefront_features(model, tokens: torch.Tensor, state: list) -> tuple:
                          for layer in range(lo, hi + 1)])
         h = torch.stack([_carry(latest[layer], d - layer, cfg.tbptt)
                          for layer in range(lo, hi + 1)]).to(x.dtype)
-        out = cell({name: p[lo:hi + 1] for name, p in params.items()}, x, h)
+        with sdpa_kernel(SDPBackend.MATH):
+            out = cell({name: p[lo:hi + 1] for name, p in params.items()}, x, h)
         for i, layer in enumerate(range(lo, hi + 1)):
             latest[layer] = out[i].float() if cfg.fp32_state else out[i]
         if hi == num_layers - 1:

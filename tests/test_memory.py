@@ -113,3 +113,14 @@ def test_estimate_matches_what_the_tracker_sees_on_real_cpu_tensors():
     params = sum(p.numel() * 4 for p in model.parameters())
     expected = params + x.numel() * 4 + tracker.peak
     assert abs(estimate_peak(model, x.shape) - expected) <= 0.1 * expected
+
+
+def test_weights_stored_in_bf16_drop_the_fp32_copy_and_nothing_else():
+    with torch.device("meta"):
+        model = rm.create_model("rvit_xl", scale="paper")
+    n = sum(p.numel() for p in model.parameters())
+    shape = (8, 16, 3, 224, 224)
+    autocast = estimate_peak(model, shape, dtype=torch.bfloat16, streaming=True)
+    bf16 = estimate_peak(model, shape, dtype=torch.bfloat16, streaming=True,
+                         weights_dtype=torch.bfloat16)
+    assert autocast - bf16 == 4 * n

@@ -18,7 +18,7 @@ def grads(model):
     return {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
 
 
-@pytest.mark.filterwarnings("ignore:There is a performance drop")
+@pytest.mark.filterwarnings("error:There is a performance drop")  # no per-layer fallback loop
 @pytest.mark.parametrize("depth, frames, options", [
     (3, 7, {}),                    # more frames than layers
     (4, 2, {}),                    # more layers than frames
