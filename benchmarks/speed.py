@@ -24,6 +24,7 @@ import rvit_mini as rm  # noqa: E402
 VIDEO_MODELS = {
     "RViT-XL, sequential": ("rvit_xl", {}),
     "RViT-XL, wavefront": ("rvit_xl", {"execution": "wavefront"}),
+    "RViT-XL, compiled step": ("rvit_xl", {"compile": True}),
     "CViT (joint)": ("cvit", {}),
 }
 
@@ -113,7 +114,7 @@ def main() -> None:
     results["summary"] = {
         "rvit_train_over_cvit_at_T": {
             mode: round(fps[f"RViT-XL, {mode}, train"][i32] / fps["CViT (joint), train"][i32], 3)
-            for mode in ("sequential", "wavefront")},
+            for mode in ("sequential", "wavefront", "compiled step")},
         "streaming_over_image_vit": round(row[-1] / results["image_vit_fps"], 3),
         "wavefront_over_sequential_inference": round(
             fps["RViT-XL, wavefront, inference"][i32] / fps["RViT-XL, sequential, inference"][i32], 3),

@@ -18,14 +18,15 @@ from .models import (
     model_config,
 )
 from .stream import StreamingClassifier
-from .weights import init_rvit_from_vit, vit_state_dict_from_timm
+from .weights import init_cvit_from_vit, init_from_vit, init_rvit_from_vit, vit_state_dict_from_timm
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Attention", "AttentionGate", "Block", "CViT", "Mlp", "ModelConfig", "PatchEmbed", "RViT",
     "ViT", "build_model", "create_model", "init_rvit_from_vit", "list_models", "model_config",
-    "vit_state_dict_from_timm", "StreamingClassifier", "list_pretrained", "load_pretrained",
+    "vit_state_dict_from_timm", "StreamingClassifier", "init_cvit_from_vit", "init_from_vit",
+    "list_pretrained", "load_pretrained",
 ]
 
 from . import data, memory, train, viz  # noqa: E402, F401  (submodules as rm.data, ...)

@@ -28,7 +28,7 @@ from .pretrained import (
     train_all,
 )
 from .stream import StreamingClassifier
-from .weights import init_rvit_from_vit
+from .weights import init_from_vit
 
 
 def cmd_info(args) -> None:
@@ -84,6 +84,12 @@ def cmd_train(args) -> None:
     if args.batch_size or args.epochs:
         recipe = replace(recipe, batch_size=args.batch_size or recipe.batch_size,
                          epochs=args.epochs or recipe.epochs)
+    init_from = None
+    if recipe.init == "vit" and not args.resume:
+        init_from = args.init_from or ("vit" if recipe.scale == "mini" else None)
+        if init_from is None:
+            raise SystemExit(f"recipe {recipe.name} starts from a ViT: give --init-from "
+                             "(a checkpoint of a ViT of the same width)")
     size = args.size or SCALES[recipe.scale]["img_size"]
     train_set = load_dataset(args, args.split, recipe.num_frames, size)
     val_set = load_dataset(args, args.val_split, recipe.num_frames, size) if args.val_split else None
@@ -91,11 +97,8 @@ def cmd_train(args) -> None:
                "fp32_state": args.fp32_state, "frame_checkpoint": args.frame_checkpoint,
                "tbptt": args.tbptt}
     model = train.model_for_recipe(recipe, **options)
-    if recipe.init == "vit" and not args.resume:
-        if args.init_from is None:
-            raise SystemExit(f"recipe {recipe.name} starts from a ViT: give --init-from "
-                             "(a ViT checkpoint, e.g. a run of mini_vit, or the shipped 'vit')")
-        init_rvit_from_vit(model, load_model(args.init_from))
+    if init_from is not None:
+        init_from_vit(model, load_model(init_from))
     train.fit(model, train_set, val_set, recipe, args.out, resume=args.resume, device=args.device,
               amp=args.amp, workers=args.workers, max_steps=args.max_steps, seed=args.seed)
     if train.world()[0] == 0:
@@ -195,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-checkpoint", action="store_true",
                    help="RViT: recompute each frame in backward (memory flat in clip length)")
     p.add_argument("--tbptt", type=int, default=0, help="RViT: detach the state every K frames")
-    p.add_argument("--init-from", help="ViT checkpoint or shipped name, for recipes from a ViT")
+    p.add_argument("--init-from", help="for recipes from a ViT: a ViT checkpoint or shipped "
+                   "name (mini recipes default to the shipped 'vit')")
     p.add_argument("--batch-size", type=int, help="global batch (default: the recipe's)")
     p.add_argument("--epochs", type=int, help="default: the recipe's")
     p.add_argument("--max-steps", type=int)
@@ -212,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("checkpoints", help=cmd_checkpoints.__doc__)
     p.add_argument("--out", default=str(ASSETS))
     p.add_argument("--only", nargs="+", choices=list(SHIPPED), default=list(SHIPPED),
-                   help="rvit_from_vit needs vit in --out")
+                   help="the models initialised from a ViT need vit in --out")
     p.add_argument("--workers", type=int, default=0)
     p.set_defaults(func=cmd_checkpoints)
 

@@ -36,6 +36,7 @@ class ModelConfig:
     tbptt: int = 0  # RViT: detach the hidden state every `tbptt` frames (0: never)
     fp32_state: bool = False  # RViT: keep the hidden state in float32 under autocast
     execution: str = "sequential"  # RViT on a clip: "sequential" (T x L steps) | "wavefront"
+    compile: bool = False  # RViT: torch.compile the per-frame step (the L gates)
     pixel_mean: float = 0.5  # inputs are [0, 1]; the stem normalises them as IN-21K ViTs expect
     pixel_std: float = 0.5
 
@@ -166,6 +167,15 @@ class ViT(VideoTransformer):
         return rearrange(feats, "(b t) d -> b t d", b=video.shape[0])
 
 
+def sinusoids(length: int, dim: int) -> torch.Tensor:
+    """(length, dim): sin and cos of position / 10000^(2i/dim), as in "Attention Is All You Need"."""
+    position = torch.arange(length, dtype=torch.float32)[:, None]
+    freq = 1e4 ** (-torch.arange(0, dim, 2, dtype=torch.float32) / dim)
+    out = torch.zeros(length, dim)
+    out[:, 0::2], out[:, 1::2] = torch.sin(position * freq), torch.cos(position * freq)
+    return out
+
+
 class CViT(VideoTransformer):
     """Conventional video ViT: every block attends over the whole clip at once.
 
@@ -177,7 +187,9 @@ class CViT(VideoTransformer):
         super().__init__(cfg)
         if cfg.space_time not in ("joint", "divided"):
             raise ValueError(f"space_time must be 'joint' or 'divided', got {cfg.space_time!r}")
-        self.time_embed = nn.Parameter(torch.zeros(1, cfg.num_frames, 1, cfg.dim))
+        # learned, but started as sinusoids of the tokens' scale: order is visible from step 0
+        # (a 0.02-std start leaves the model frame-order-blind for thousands of steps)
+        self.time_embed = nn.Parameter(sinusoids(cfg.num_frames, cfg.dim)[None, :, None])
 
         def blocks():
             return nn.ModuleList(
@@ -188,7 +200,6 @@ class CViT(VideoTransformer):
         self.blocks = blocks()
         self.time_blocks = blocks() if cfg.space_time == "divided" else None
         self.init_weights()
-        nn.init.trunc_normal_(self.time_embed, std=0.02)
 
     def check_video(self, video: torch.Tensor) -> None:
         super().check_video(video)
@@ -244,6 +255,13 @@ class RViT(VideoTransformer):
 
     def step_tokens(self, x: torch.Tensor, state: list[torch.Tensor]):
         """One frame's tokens (B, N, D) through the L gates -> feature (B, D), new state."""
+        if self.cfg.compile:
+            if "_compiled_gates" not in self.__dict__:  # compiled on first use, once per model
+                self.__dict__["_compiled_gates"] = torch.compile(self._gates)
+            return self.__dict__["_compiled_gates"](x, state)
+        return self._gates(x, state)
+
+    def _gates(self, x: torch.Tensor, state: list[torch.Tensor]):
         new_state = []
         for blk, h in zip(self.blocks, state):
             x = blk(x, h.to(x.dtype))

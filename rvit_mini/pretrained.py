@@ -3,7 +3,8 @@
     python -m rvit_mini checkpoints          # `make checkpoints`
 
 retrains them all on StickActions on a CPU: the frame-mean ViT first (it is also the image ViT
-that initialises `rvit_from_vit`, Sec. 3.2), then RViT-S, RViT, RViT from the ViT, and CViT.
+that initialises the others, Sec. 3.2), then RViT-S and RViT from it, RViT from scratch (the
+comparison), and CViT.
 """
 
 import json
@@ -17,12 +18,12 @@ import torch
 from .data import CLASSES, REVERSED_PAIRS, StickActions
 from .models import ModelConfig, VideoTransformer, build_model
 from .train import RECIPES, evaluate, fit, model_for_recipe
-from .weights import init_rvit_from_vit
+from .weights import init_from_vit
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets" / "checkpoints"
-# shipped name -> recipe; in training order (rvit_from_vit needs vit)
+# shipped name -> recipe; in training order (the models initialised from a ViT need vit)
 SHIPPED = {"vit": "mini_vit", "rvit_s": "mini_rvit_s", "rvit": "mini_rvit",
-           "rvit_from_vit": "mini_rvit_from_vit", "cvit": "mini_cvit"}
+           "rvit_scratch": "mini_rvit_scratch", "cvit": "mini_cvit"}
 DATA_SEED = 0
 
 
@@ -72,7 +73,7 @@ def train_shipped(name: str, out: Path, splits: dict, workers: int = 0) -> dict:
     torch.manual_seed(0)
     model = model_for_recipe(recipe)
     if recipe.init == "vit":
-        init_rvit_from_vit(model, load_pretrained("vit", out))
+        init_from_vit(model, load_pretrained("vit", out))
     started = time.perf_counter()
     fit(model, train_set, splits["val"], recipe, out / "runs" / name, workers=workers,
         save_every=500)

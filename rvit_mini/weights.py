@@ -1,8 +1,9 @@
-"""Weights from elsewhere: timm's ViT state dict, and RViT initialised from a ViT (Sec. 3.2)."""
+"""Weights from elsewhere: timm's ViT state dict, and video models initialised from an image
+ViT (RViT as in Sec. 3.2; CViT as video ViTs are)."""
 
 import torch
 
-from .models import RViT, ViT
+from .models import CViT, RViT, VideoTransformer, ViT
 
 # Keys in a timm VisionTransformer state dict that have no counterpart here (all identities or
 # unused in the class-token ViT-B/16 configuration).
@@ -26,28 +27,56 @@ def vit_state_dict_from_timm(timm_state: dict, model: ViT) -> dict:
     return mapped
 
 
+def _check_fits(model: VideoTransformer, vit: ViT, depth: int) -> None:
+    if len(vit.blocks) < depth:
+        raise ValueError(f"the ViT has {len(vit.blocks)} blocks; this model needs at least {depth}")
+    if model.cfg.dim != vit.cfg.dim or model.num_tokens != vit.num_tokens:
+        raise ValueError(
+            f"width or tokens differ: {type(model).__name__} dim {model.cfg.dim}, "
+            f"{model.num_tokens} tokens; ViT dim {vit.cfg.dim}, {vit.num_tokens} tokens"
+        )
+
+
+def _copy_stem_and_head(model: VideoTransformer, vit: ViT) -> None:
+    """Patch embedding, positions, CLS token, final norm; the head where shapes agree."""
+    for name in ("patch_embed", "norm"):
+        getattr(model, name).load_state_dict(getattr(vit, name).state_dict())
+    model.pos_embed.copy_(vit.pos_embed)
+    if model.cls_token is not None:
+        model.cls_token.copy_(vit.cls_token)
+    if model.head.weight.shape == vit.head.weight.shape:
+        model.head.load_state_dict(vit.head.state_dict())
+
+
 @torch.no_grad()
 def init_rvit_from_vit(rvit: RViT, vit: ViT) -> RViT:
     """Sec. 3.2: copy the stem, the first L ViT blocks' weights into the L gates, and the final
     norm; W_h^Q, W_h^K, W_h^V orthogonal; LN_h reset. The head is copied where shapes agree."""
-    depth = len(rvit.blocks)
-    if len(vit.blocks) < depth:
-        raise ValueError(f"the ViT has {len(vit.blocks)} blocks; this RViT needs at least {depth}")
-    if rvit.cfg.dim != vit.cfg.dim or rvit.num_tokens != vit.num_tokens:
-        raise ValueError(
-            f"width or tokens differ: RViT dim {rvit.cfg.dim}, {rvit.num_tokens} tokens; "
-            f"ViT dim {vit.cfg.dim}, {vit.num_tokens} tokens"
-        )
-    for name in ("patch_embed", "norm"):
-        getattr(rvit, name).load_state_dict(getattr(vit, name).state_dict())
-    rvit.pos_embed.copy_(vit.pos_embed)
-    if rvit.cls_token is not None:
-        rvit.cls_token.copy_(vit.cls_token)
+    _check_fits(rvit, vit, len(rvit.blocks))
+    _copy_stem_and_head(rvit, vit)
     for gate, block in zip(rvit.blocks, vit.blocks):
         result = gate.load_state_dict(block.state_dict(), strict=False)
         assert sorted(result.missing_keys) == ["norm_h.bias", "norm_h.weight", "qkv_h.weight"]
         gate.norm_h.reset_parameters()
         gate.init_hidden_weights_orthogonal()
-    if rvit.head.weight.shape == vit.head.weight.shape:
-        rvit.head.load_state_dict(vit.head.state_dict())
     return rvit
+
+
+@torch.no_grad()
+def init_cvit_from_vit(cvit: CViT, vit: ViT) -> CViT:
+    """The stem, the first L ViT blocks (CViT's spatial blocks) and the head. The temporal
+    embedding and divided CViT's temporal blocks keep their own initialisation."""
+    _check_fits(cvit, vit, len(cvit.blocks))
+    _copy_stem_and_head(cvit, vit)
+    for mine, block in zip(cvit.blocks, vit.blocks):
+        mine.load_state_dict(block.state_dict())
+    return cvit
+
+
+def init_from_vit(model: VideoTransformer, vit: ViT) -> VideoTransformer:
+    """Initialise an RViT or a CViT from an image ViT of the same width."""
+    if isinstance(model, RViT):
+        return init_rvit_from_vit(model, vit)
+    if isinstance(model, CViT):
+        return init_cvit_from_vit(model, vit)
+    raise TypeError(f"no initialisation from a ViT for {type(model).__name__}")

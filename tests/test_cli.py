@@ -26,7 +26,7 @@ def test_make_data_writes_a_video_folder(folder):
 
 def test_train_evaluate_stream(folder, tmp_path, capsys):
     out = tmp_path / "run"
-    main(["train", "--recipe", "mini_rvit_s", "--data", "folder", "--root", str(folder),
+    main(["train", "--recipe", "mini_rvit_scratch", "--data", "folder", "--root", str(folder),
           "--val-split", "", "--out", str(out), "--batch-size", "4", "--max-steps", "2",
           "--tbptt", "4"])
     assert (out / "history.png").is_file()
@@ -49,10 +49,10 @@ def test_train_evaluate_stream(folder, tmp_path, capsys):
     assert lines[-1].endswith(expected)
 
 
-def test_train_from_a_vit_needs_its_weights(tmp_path):
-    with pytest.raises(SystemExit, match="--init-from"):
-        main(["train", "--recipe", "mini_rvit_from_vit", "--out", str(tmp_path),
-              "--max-steps", "1"])
+def test_paper_recipes_from_a_vit_need_its_weights(tmp_path):
+    with pytest.raises(SystemExit, match="starts from a ViT: give --init-from"):
+        main(["train", "--recipe", "rvit", "--data", "folder", "--root", str(tmp_path),
+              "--val-split", "", "--out", str(tmp_path / "run"), "--max-steps", "1"])
 
 
 def test_unknown_model_is_named(tmp_path):
@@ -61,7 +61,7 @@ def test_unknown_model_is_named(tmp_path):
 
 
 def test_resume_continues_the_same_run(folder, tmp_path):
-    args = ["train", "--recipe", "mini_rvit_s", "--data", "folder", "--root", str(folder),
+    args = ["train", "--recipe", "mini_rvit_scratch", "--data", "folder", "--root", str(folder),
             "--val-split", "", "--batch-size", "4", "--out", str(tmp_path / "run")]
     main([*args, "--max-steps", "1"])
     first = train.load_checkpoint(tmp_path / "run" / "last.pt")

@@ -108,8 +108,22 @@ def test_rvit_initialised_from_vit_gives_vit_features_on_first_frame():
     assert not torch.allclose(rvit.forward_features(x)[:, 1], vit3.forward_features(x)[:, 1])
 
 
+def test_cvit_initialised_from_vit_is_the_vit_but_for_the_temporal_embedding():
+    torch.manual_seed(0)
+    vit = rm.create_model("vit")
+    cvit = rm.init_from_vit(rm.create_model("cvit", num_frames=4), vit)
+    x = video(t=1)
+    assert not torch.allclose(cvit.forward_features(x), vit.forward_features(x))
+    with torch.no_grad():
+        cvit.time_embed.zero_()
+    assert_close(cvit.forward_features(x), vit.forward_features(x))
+    assert_close(cvit(video(t=4)), cvit(video(t=4)))  # runs on longer clips too
+    with pytest.raises(TypeError, match="no initialisation from a ViT for ViT"):
+        rm.init_from_vit(rm.create_model("vit"), vit)
+
+
 def test_init_from_a_shallower_vit_is_refused():
-    with pytest.raises(ValueError, match="the ViT has 2 blocks; this RViT needs at least 3"):
+    with pytest.raises(ValueError, match="the ViT has 2 blocks; this model needs at least 3"):
         rm.init_rvit_from_vit(rm.create_model("rvit", depth=3), rm.create_model("vit", depth=2))
 
 

@@ -48,3 +48,15 @@ def test_wavefront_refuses_frame_checkpointing():
 def test_unknown_execution_is_refused():
     with pytest.raises(ValueError, match="execution must be"):
         rm.create_model("rvit_s", execution="diagonal")
+
+
+def test_compiled_step_equals_the_eager_step():
+    torch.manual_seed(0)
+    eager = rm.create_model("rvit_s", dim=32, num_heads=2)
+    compiled = twin(eager, compile=True)
+    video, target = torch.rand(2, 3, 3, 32, 32), torch.tensor([0, 5])
+    for model in (eager, compiled):
+        torch.nn.functional.cross_entropy(model(video), target).backward()
+    torch.testing.assert_close(compiled.forward_features(video), eager.forward_features(video))
+    for (name, p), q in zip(eager.named_parameters(), compiled.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, msg=name)
