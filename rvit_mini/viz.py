@@ -105,7 +105,8 @@ def plot_confusion(confusion, classes, ax=None, title: str = ""):
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     for i, j in zip(*np.nonzero(c >= 0.1)):
-        ax.text(j, i, f"{c[i, j]:.1f}"[1:] if c[i, j] < 1 else "1", ha="center", va="center",
+        v = round(c[i, j], 1)
+        ax.text(j, i, f"{v:.1f}"[1:] if v < 1 else "1", ha="center", va="center",
                 fontsize=6, color="w" if c[i, j] > 0.5 else "k")
     ax.set_title(title)
     return ax

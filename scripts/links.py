@@ -39,9 +39,9 @@ TABLE = {
     "06_streaming_and_variable_length": "one model on 4, 32 and 480 frames; a video file "
                                         "classified as it decodes; flat memory; truncated BPTT",
 }
-RUN_TIMES = {"01_video_to_tokens": 12, "02_attention_gate_from_scratch": 14,
-             "03_memory_rvit_vs_cvit": 51, "04_hidden_state_at_a_boundary": 0,
-             "05_training_the_variants": 0, "06_streaming_and_variable_length": 0}
+RUN_TIMES = {"01_video_to_tokens": 15, "02_attention_gate_from_scratch": 13,
+             "03_memory_rvit_vs_cvit": 40, "04_hidden_state_at_a_boundary": 17,
+             "05_training_the_variants": 49, "06_streaming_and_variable_length": 43}
 
 SETUP = '''# Colab: fetch and install rvit-mini; anywhere else this cell does nothing.
 # (Written by scripts/links.py from pyproject.toml; edit it there.)
