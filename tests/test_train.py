@@ -180,7 +180,8 @@ def test_evaluate_reports_accuracy_confusion_and_map():
 def test_short_training_run_beats_chance(tmp_path):
     # walk left vs walk right, 8 frames, about 15 s of CPU: chance is 50 %.
     pair = ["walk_left", "walk_right"]
-    recipe = replace(train.RECIPES["mini_rvit_s"], batch_size=16, num_frames=8, epochs=16)
+    recipe = replace(train.RECIPES["mini_rvit_s"], batch_size=16, num_frames=8, epochs=16,
+                     lr_step_epochs=16)
     torch.manual_seed(0)
     model = rm.create_model("rvit_s", num_classes=2, num_frames=8)
     train_set = StickActions("train", 8, 32, seed=1, num_clips=128, classes=pair)
