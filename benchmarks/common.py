@@ -2,6 +2,7 @@
 
 import json
 import platform
+import time
 from pathlib import Path
 
 import torch
@@ -23,3 +24,16 @@ def save(name: str, payload: dict) -> Path:
     path.write_text(json.dumps({"machine": machine(), **payload}, indent=2) + "\n")
     print(f"wrote {path}")
     return path
+
+
+def seconds(fn, repeats: int, sync=lambda: None) -> float:
+    """Median wall time of fn() after one warm-up call; `sync` waits for queued GPU work."""
+    fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]

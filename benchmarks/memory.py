@@ -9,7 +9,6 @@ The step-time cost of frame checkpointing is timed for real at mini scale on thi
 """
 
 import argparse
-import time
 
 import matplotlib
 
@@ -17,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from common import RESULTS, machine, save  # noqa: E402
+from common import RESULTS, machine, save, seconds  # noqa: E402
 
 import rvit_mini as rm  # noqa: E402
 from rvit_mini.memory import GiB, estimate_peak, measure_peak  # noqa: E402
@@ -66,12 +65,7 @@ def step_seconds(frame_checkpoint: bool, repeats: int = 5) -> float:
     torch.manual_seed(0)
     model = rm.create_model("rvit", num_frames=32, frame_checkpoint=frame_checkpoint)
     video, target = torch.rand(8, 32, 3, 32, 32), torch.randint(0, 9, (8,))
-    times = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        F.cross_entropy(model(video), target).backward()
-        times.append(time.perf_counter() - start)
-    return sorted(times[1:])[repeats // 2]
+    return seconds(lambda: F.cross_entropy(model(video), target).backward(), repeats)
 
 
 def plot(results: dict, path) -> None:

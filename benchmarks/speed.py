@@ -8,7 +8,6 @@ Writes results/speed_<scale>.json and results/speed_<scale>.png.
 """
 
 import argparse
-import time
 
 import matplotlib
 
@@ -16,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from common import RESULTS, machine, save  # noqa: E402
+from common import RESULTS, machine, save, seconds  # noqa: E402
 
 import rvit_mini as rm  # noqa: E402
 
@@ -27,19 +26,6 @@ VIDEO_MODELS = {
     "RViT-XL, compiled step": ("rvit_xl", {"compile": True}),
     "CViT (joint)": ("cvit", {}),
 }
-
-
-def seconds(fn, repeats: int, sync) -> float:
-    """Median wall time of fn() after one warm-up call."""
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
 
 
 def video_fps(model, batch, t, train, device, dtype, repeats, sync) -> float:

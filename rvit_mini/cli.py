@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import data, train
@@ -111,11 +110,13 @@ def cmd_train(args) -> None:
 
 def cmd_evaluate(args) -> None:
     """Top-1, top-5 and per-class accuracy (mAP for multi-label data) of models on a split."""
-    results, summary = {}, []
+    results, summary, datasets = {}, [], {}
     for name in args.models:
         model = load_model(name)
-        cfg = model.cfg
-        dataset = load_dataset(args, args.split, args.frames or cfg.num_frames, cfg.img_size)
+        shape = (args.frames or model.cfg.num_frames, model.cfg.img_size)
+        if shape not in datasets:  # models of the same clip shape share one (rendered) split
+            datasets[shape] = load_dataset(args, args.split, *shape)
+        dataset = datasets[shape]
         metrics = results[name] = train.evaluate(model, dataset, device=args.device,
                                                  workers=args.workers)
         if "mAP" in metrics:
@@ -143,13 +144,9 @@ def cmd_stream(args) -> None:
     if len(classes) != model.cfg.num_classes:
         raise SystemExit(f"the model has {model.cfg.num_classes} classes but {len(classes)} "
                          "class names were given (--classes a,b,c)")
-    size = model.cfg.img_size
     print(f"{'frame':>6}  {'this frame':<16}{'clip so far':<16}p")
     for t, frame in enumerate(data.iter_frames(args.video, args.backend)):
-        if frame.shape[-2:] != (size, size):
-            frame = F.interpolate(frame[None], size=(size, size), mode="bilinear",
-                                  antialias=True).clamp(0, 1)[0]
-        probs = stream.update(frame).softmax(-1)[0]
+        probs = stream.update(data.resize(frame, model.cfg.img_size)).softmax(-1)[0]
         now = stream.frame_logits()[0].argmax()
         if t % args.every == 0:
             print(f"{t:>6}  {classes[now]:<16}{classes[probs.argmax()]:<16}{probs.max():.2f}")

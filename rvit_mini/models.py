@@ -14,7 +14,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .gate import AttentionGate
 from .layers import ATTENTION_KINDS, Block, PatchEmbed
-from .wavefront import wavefront_features
+from .wavefront import truncates, wavefront_features
 
 
 @dataclass(frozen=True)
@@ -242,6 +242,8 @@ class RViT(VideoTransformer):
         self.init_weights()
         for blk in self.blocks:
             blk.init_hidden_weights_orthogonal()
+        # torch.compile is lazy: it compiles on the first call
+        self._run_gates = torch.compile(self._gates) if cfg.compile else self._gates
 
     def init_state(self, batch_size: int, device=None) -> list[torch.Tensor]:
         """Zero hidden states, one (B, N, D) per layer."""
@@ -255,11 +257,7 @@ class RViT(VideoTransformer):
 
     def step_tokens(self, x: torch.Tensor, state: list[torch.Tensor]):
         """One frame's tokens (B, N, D) through the L gates -> feature (B, D), new state."""
-        if self.cfg.compile:
-            if "_compiled_gates" not in self.__dict__:  # compiled on first use, once per model
-                self.__dict__["_compiled_gates"] = torch.compile(self._gates)
-            return self.__dict__["_compiled_gates"](x, state)
-        return self._gates(x, state)
+        return self._run_gates(x, state)
 
     def _gates(self, x: torch.Tensor, state: list[torch.Tensor]):
         new_state = []
@@ -291,10 +289,10 @@ class RViT(VideoTransformer):
         if self.cfg.execution == "wavefront":
             if use_ckpt:
                 raise ValueError("frame_checkpoint needs execution='sequential'")
-            return self.pool(wavefront_features(self, tokens, state)[0])
+            return self.pool(wavefront_features(self, tokens, state))
         feats = []
         for i in range(t):
-            if self.cfg.tbptt and i and i % self.cfg.tbptt == 0:
+            if truncates(i, self.cfg.tbptt):
                 state = [h.detach() for h in state]
             step = self._checkpointed_step if use_ckpt else self.step_tokens
             feat, state = step(tokens[:, i], state)

@@ -70,11 +70,11 @@ def plot_history(records: list[dict], ax=None, title: str = "training"):
 
 class LiveHistory:
     """A training curve that redraws as `fit(..., on_log=LiveHistory())` logs; in a notebook it
-    updates one figure in place, elsewhere it draws once when closed."""
+    updates one figure in place (`.fig` holds the latest drawing everywhere)."""
 
     def __init__(self, title: str = "training"):
         self.records, self.title = [], title
-        self.fig, self.ax = plt.subplots(figsize=(6, 3.5))
+        self.fig = plt.figure(figsize=(6, 3.5))
         plt.close(self.fig)  # shown through the display handle, not again at the cell's end
         self.handle = _display(self.fig)
 

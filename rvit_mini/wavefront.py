@@ -26,11 +26,11 @@ def stacked_parameters(blocks) -> dict[str, torch.Tensor]:
     return {name: torch.stack([p[name] for p in per_block]) for name in per_block[0]}
 
 
-def wavefront_features(model, tokens: torch.Tensor, state: list) -> tuple:
+def wavefront_features(model, tokens: torch.Tensor, state: list) -> torch.Tensor:
     """Run RViT's blocks over embedded frames by anti-diagonals.
 
     tokens (B, T, N, D): every frame embedded at once; state [L x (B, N, D)]: hidden states
-    before the first frame. Returns (per-frame top-layer tokens (B, T, N, D), final state).
+    before the first frame. Returns the top layer's tokens for every frame (B, T, N, D).
     """
     blocks, cfg = model.blocks, model.cfg
     num_layers, num_frames = len(blocks), tokens.shape[1]
@@ -42,17 +42,18 @@ def wavefront_features(model, tokens: torch.Tensor, state: list) -> tuple:
         lo, hi = max(0, d - num_frames + 1), min(num_layers - 1, d)
         x = torch.stack([tokens[:, d] if layer == 0 else latest[layer - 1]
                          for layer in range(lo, hi + 1)])
-        h = torch.stack([_carry(latest[layer], d - layer, cfg.tbptt)
-                         for layer in range(lo, hi + 1)]).to(x.dtype)
+        h = torch.stack([latest[layer].detach() if truncates(d - layer, cfg.tbptt)
+                         else latest[layer] for layer in range(lo, hi + 1)]).to(x.dtype)
         with sdpa_kernel(SDPBackend.MATH):
             out = cell({name: p[lo:hi + 1] for name, p in params.items()}, x, h)
         for i, layer in enumerate(range(lo, hi + 1)):
             latest[layer] = out[i].float() if cfg.fp32_state else out[i]
         if hi == num_layers - 1:
             top.append(out[-1])
-    return torch.stack(top, dim=1), latest
+    return torch.stack(top, dim=1)
 
 
-def _carry(h: torch.Tensor, frame: int, tbptt: int) -> torch.Tensor:
-    """The hidden state entering `frame`, cut from the graph every `tbptt` frames."""
-    return h.detach() if tbptt and frame and frame % tbptt == 0 else h
+def truncates(frame: int, tbptt: int) -> bool:
+    """Truncated BPTT: is the hidden state entering `frame` cut from the graph (every `tbptt`
+    frames; never when tbptt is 0)?"""
+    return bool(tbptt) and frame > 0 and frame % tbptt == 0

@@ -21,11 +21,18 @@ from .stick_actions import (
     render_clip,
     to_tensor,
 )
-from .video import iter_frames, read_video, sample_indices, video_backend, write_video
+from .video import (
+    iter_frames,
+    read_video,
+    resize,
+    sample_indices,
+    video_backend,
+    write_video,
+)
 
 __all__ = [
     "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "StickActions", "VideoClips", "action_chain",
     "charades",
     "jester", "kinetics", "something_something_v2", "video_folder", "composite_clip", "iter_frames",
-    "read_video", "render_clip", "sample_indices", "to_tensor", "video_backend", "write_video",
+    "read_video", "render_clip", "resize", "sample_indices", "to_tensor", "video_backend", "write_video",
 ]

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
 from .stick_actions import to_tensor
-from .video import read_video, sample_indices
+from .video import read_video, resize, sample_indices
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".avi", ".mkv")
 
@@ -35,10 +34,7 @@ class VideoClips(Dataset):
     def __getitem__(self, index: int):
         source, target = self.items[index]
         video = self.read(source, self.num_frames, self.sampling, self.stride)
-        if self.size is not None and video.shape[-2:] != (self.size, self.size):
-            video = F.interpolate(video, size=(self.size, self.size), mode="bilinear",
-                                  antialias=True, align_corners=False).clamp(0, 1)
-        return video, target
+        return (video if self.size is None else resize(video, self.size)), target
 
 
 def _label_index(classes: list, label: str, where: str) -> int:

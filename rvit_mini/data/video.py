@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .stick_actions import to_tensor
 
@@ -62,6 +63,16 @@ def _frames_to_uint8(frames) -> np.ndarray:
             f"shape {frames.shape} {frames.dtype}"
         )
     return frames
+
+
+def resize(frames: torch.Tensor, size: int) -> torch.Tensor:
+    """(..., 3, H, W) float in [0, 1] -> (..., 3, size, size), bilinear with antialiasing."""
+    if frames.shape[-2:] == (size, size):
+        return frames
+    lead = frames.shape[:-3]
+    out = F.interpolate(frames.reshape(-1, *frames.shape[-3:]), size=(size, size),
+                        mode="bilinear", antialias=True, align_corners=False)
+    return out.clamp(0, 1).reshape(*lead, *out.shape[-3:])
 
 
 def write_video(path, frames, fps: int = 12, crf: int = 12) -> Path:
