@@ -18,7 +18,10 @@ from .layers import Block
 
 
 class AttentionGate(Block):
-    """forward(x, h): frame tokens x (B, N, D) and hidden state h (B, N, D) -> y (B, N, D), the new h."""
+    """forward(x, h): frame tokens x (B, N, D) and hidden state h (B, N, D) -> y (B, N, D), the new h.
+
+    Only the projections differ from the Block's: `project` adds LN_h(h) W_h.
+    """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, attention="softmax"):
         super().__init__(dim, num_heads, mlp_ratio, attention)
@@ -26,8 +29,9 @@ class AttentionGate(Block):
         self.qkv_h = nn.Linear(dim, 3 * dim, bias=False)  # W_h^Q, W_h^K, W_h^V stacked
         self.init_hidden_weights_orthogonal()
 
-    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        return super().forward(x, qkv_extra=self.qkv_h(self.norm_h(h)))
+    def project(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """x, h (B, N, D) -> LN_x(x) W_x + LN_h(h) W_h, queries, keys and values (B, N, 3D)."""
+        return super().project(x) + self.qkv_h(self.norm_h(h))
 
     @torch.no_grad()
     def init_hidden_weights_orthogonal(self) -> None:

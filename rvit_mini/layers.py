@@ -41,7 +41,10 @@ def linear_attention(q, k, v, eps: float = 1e-6):
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention. `qkv_extra` (B, N, 3D) is added to the projections: the gate's hook."""
+    """Multi-head self-attention's parts: the stacked projections W_x^{Q,K,V} (`qkv`), the
+    attention itself (`attend`) and the output projection W_O (`proj`). `Block` composes them, so
+    that RViT's gate can add its hidden-state term to the projections and the wavefront
+    (wavefront.py) can run the attention of several layers as one batch."""
 
     def __init__(self, dim: int, num_heads: int, attention: str = "softmax"):
         super().__init__()
@@ -53,17 +56,14 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim)  # W_x^Q, W_x^K, W_x^V stacked
         self.proj = nn.Linear(dim, dim)  # W_O
 
-    def forward(self, x: torch.Tensor, qkv_extra: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, N, D) -> (B, N, D)."""
-        qkv = self.qkv(x)
-        if qkv_extra is not None:
-            qkv = qkv + qkv_extra
+    def attend(self, qkv: torch.Tensor) -> torch.Tensor:
+        """Queries, keys and values (B, N, 3D) -> the heads' outputs, concatenated (B, N, D)."""
         q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=self.num_heads)
         if self.attention == "softmax":
             out = F.scaled_dot_product_attention(q, k, v)
         else:
             out = linear_attention(q, k, v)
-        return self.proj(rearrange(out, "b h n d -> b n (h d)"))
+        return rearrange(out, "b h n d -> b n (h d)")
 
 
 class Mlp(nn.Sequential):
@@ -77,7 +77,10 @@ class Mlp(nn.Sequential):
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block: x + Attn(LN(x)), then + MLP(LN(.)). (B, N, D) -> (B, N, D)."""
+    """Pre-norm transformer block: x + Attn(LN(x)), then + MLP(LN(.)). (B, N, D) -> (B, N, D).
+
+    forward is project -> attend -> finish; the wavefront runs the three steps apart.
+    """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, attention="softmax"):
         super().__init__()
@@ -86,6 +89,15 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
-    def forward(self, x: torch.Tensor, qkv_extra: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), qkv_extra)
+    def forward(self, x: torch.Tensor, *context: torch.Tensor) -> torch.Tensor:
+        """x (B, N, D), and for RViT's gate the hidden state h (B, N, D) -> (B, N, D)."""
+        return self.finish(x, self.attn.attend(self.project(x, *context)))
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, N, D) -> queries, keys and values (B, N, 3D)."""
+        return self.attn.qkv(self.norm1(x))
+
+    def finish(self, x: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
+        """x and the heads' outputs (B, N, D) -> the block's output (B, N, D)."""
+        x = x + self.attn.proj(attended)
         return x + self.mlp(self.norm2(x))

@@ -13,8 +13,9 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from .gate import AttentionGate
+from .graphs import GraphedStep
 from .layers import ATTENTION_KINDS, Block, PatchEmbed
-from .wavefront import truncates, wavefront_features
+from .wavefront import Wavefront, truncates
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class ModelConfig:
     tbptt: int = 0  # RViT: detach the hidden state every `tbptt` frames (0: never)
     fp32_state: bool = False  # RViT: keep the hidden state in float32 under autocast
     execution: str = "sequential"  # RViT on a clip: "sequential" (T x L steps) | "wavefront"
-    compile: bool = False  # RViT: torch.compile the per-frame step (the L gates)
+    compile: bool = False  # RViT: torch.compile the per-frame step (sequential, streaming)
+    cuda_graphs: bool = False  # RViT inference on CUDA: replay the per-frame step from a graph
     pixel_mean: float = 0.5  # inputs are [0, 1]; the stem normalises them as IN-21K ViTs expect
     pixel_std: float = 0.5
 
@@ -242,8 +244,10 @@ class RViT(VideoTransformer):
         self.init_weights()
         for blk in self.blocks:
             blk.init_hidden_weights_orthogonal()
-        # torch.compile is lazy: it compiles on the first call
+        # torch.compile is lazy: it compiles on the first call; so is graph capture
         self._run_gates = torch.compile(self._gates) if cfg.compile else self._gates
+        self._graphed_gates = GraphedStep(self._run_gates, self) if cfg.cuda_graphs else None
+        self._wavefront = Wavefront(self.blocks)
 
     def init_state(self, batch_size: int, device=None) -> list[torch.Tensor]:
         """Zero hidden states, one (B, N, D) per layer."""
@@ -257,6 +261,8 @@ class RViT(VideoTransformer):
 
     def step_tokens(self, x: torch.Tensor, state: list[torch.Tensor]):
         """One frame's tokens (B, N, D) through the L gates -> feature (B, D), new state."""
+        if self._graphed_gates is not None and x.is_cuda and not torch.is_grad_enabled():
+            return self._graphed_gates(x, state)
         return self._run_gates(x, state)
 
     def _gates(self, x: torch.Tensor, state: list[torch.Tensor]):
@@ -289,7 +295,7 @@ class RViT(VideoTransformer):
         if self.cfg.execution == "wavefront":
             if use_ckpt:
                 raise ValueError("frame_checkpoint needs execution='sequential'")
-            return self.pool(wavefront_features(self, tokens, state))
+            return self.pool(self._wavefront(tokens, state, self.cfg.tbptt, self.cfg.fp32_state))
         feats = []
         for i in range(t):
             if truncates(i, self.cfg.tbptt):

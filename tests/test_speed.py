@@ -39,6 +39,25 @@ def test_wavefront_equals_the_sequential_loop(depth, frames, options):
         torch.testing.assert_close(g_wave[name], g_seq[name], msg=name)
 
 
+@pytest.mark.parametrize("device", [
+    "cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                       reason="needs a GPU"))])
+def test_wavefront_equals_the_sequential_loop_under_autocast(device):
+    torch.manual_seed(0)
+    seq = rm.create_model("rvit", depth=3).to(device)
+    wave = twin(seq, execution="wavefront").to(device)
+    video = torch.rand(2, 5, 3, 32, 32, device=device)
+    target = torch.tensor([1, 4], device=device)
+    for model in (seq, wave):
+        with torch.autocast(device, dtype=torch.bfloat16):
+            logits = model(video)
+        torch.nn.functional.cross_entropy(logits.float(), target).backward()
+    with torch.no_grad(), torch.autocast(device, dtype=torch.bfloat16):
+        torch.testing.assert_close(wave(video), seq(video))
+    for (name, p), q in zip(seq.named_parameters(), wave.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, msg=name, atol=1e-3, rtol=1e-2)
+
+
 def test_wavefront_refuses_frame_checkpointing():
     model = rm.create_model("rvit_s", execution="wavefront", frame_checkpoint=True)
     with pytest.raises(ValueError, match="frame_checkpoint needs execution='sequential'"):
@@ -60,3 +79,52 @@ def test_compiled_step_equals_the_eager_step():
     torch.testing.assert_close(compiled.forward_features(video), eager.forward_features(video))
     for (name, p), q in zip(eager.named_parameters(), compiled.parameters()):
         torch.testing.assert_close(q.grad, p.grad, msg=name)
+
+
+def test_cuda_graphs_leave_cpu_and_training_to_the_eager_step():
+    torch.manual_seed(0)
+    eager = rm.create_model("rvit_s")
+    graphed = twin(eager, cuda_graphs=True)
+    video = torch.rand(2, 3, 3, 32, 32)
+    torch.testing.assert_close(graphed(video), eager(video))
+    assert graphed._graphed_gates.graphs == {}
+
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cuda_graphs_equal_the_eager_step(dtype):
+    torch.manual_seed(0)
+    eager = rm.create_model("rvit", fp32_state=True).cuda().eval()
+    graphed = twin(eager, cuda_graphs=True).cuda().eval()
+    video = torch.rand(2, 5, 3, 32, 32, device="cuda")
+    with torch.no_grad(), torch.autocast("cuda", dtype=dtype, enabled=dtype != torch.float32):
+        expected = eager.forward_features(video)
+        for _ in range(2):  # the first call captures, the second only replays
+            torch.testing.assert_close(graphed.forward_features(video), expected)
+        # a state kept by the caller is not overwritten by the next replay
+        state = graphed.init_state(2)
+        _, first = graphed.step(video[:, 0], state)
+        kept = [h.clone() for h in first]
+        graphed.step(video[:, 1], first)
+        for h, k in zip(first, kept):
+            torch.testing.assert_close(h, k)
+    assert len(graphed._graphed_gates.graphs) == 1
+
+
+@needs_cuda
+def test_cuda_graphs_recapture_after_the_weights_move():
+    torch.manual_seed(0)
+    model = rm.create_model("rvit_s", cuda_graphs=True).cuda().eval()
+    video = torch.rand(1, 3, 3, 32, 32, device="cuda")
+    with torch.no_grad():
+        before = model(video)
+        model.double().float()  # new parameter storages, same values
+        torch.testing.assert_close(model(video), before)
+        model.load_state_dict({k: v * 0.5 for k, v in model.state_dict().items()})
+        after = model(video)  # copied in place: the same graph sees the new values
+        eager = twin(model, cuda_graphs=False).cuda().eval()
+        torch.testing.assert_close(after, eager(video))
+    assert len(model._graphed_gates.graphs) == 2
