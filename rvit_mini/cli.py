@@ -94,7 +94,7 @@ def cmd_train(args) -> None:
     val_set = load_dataset(args, args.val_split, recipe.num_frames, size) if args.val_split else None
     options = {"img_size": size, "num_classes": len(train_set.classes),
                "fp32_state": args.fp32_state, "frame_checkpoint": args.frame_checkpoint,
-               "tbptt": args.tbptt}
+               "tbptt": args.tbptt, "execution": args.execution, "compile": args.compile}
     model = train.model_for_recipe(recipe, **options)
     if init_from is not None:
         init_from_vit(model, load_model(init_from))
@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-checkpoint", action="store_true",
                    help="RViT: recompute each frame in backward (memory flat in clip length)")
     p.add_argument("--tbptt", type=int, default=0, help="RViT: detach the state every K frames")
+    p.add_argument("--execution", choices=["sequential", "wavefront"], default="sequential",
+                   help="RViT on a clip: T x L steps, or T + L - 1 batched diagonals (faster on a GPU)")
+    p.add_argument("--compile", action="store_true", help="RViT: torch.compile the per-frame step")
     p.add_argument("--init-from", help="for recipes from a ViT: a ViT checkpoint or shipped "
                    "name (mini recipes default to the shipped 'vit')")
     p.add_argument("--batch-size", type=int, help="global batch (default: the recipe's)")

@@ -148,6 +148,10 @@ def check_same_config(saved: dict, expected: dict, path) -> None:
 def model_from_checkpoint(path) -> VideoTransformer:
     """Rebuild a model from a checkpoint's own config and load its weights."""
     ckpt = load_checkpoint(path)
+    if "model_config" not in ckpt:
+        raise ValueError(f"{path} holds weights but no model config, so it is not a training "
+                         "checkpoint (OUT/last.pt); a shipped model's weights load by name, "
+                         "rm.load_pretrained(name) or `python -m rvit_mini evaluate NAME`")
     model = build_model(ModelConfig(**ckpt["model_config"]))
     model.load_state_dict(ckpt["model"])
     return model

@@ -28,10 +28,11 @@ def test_train_evaluate_stream(folder, tmp_path, capsys):
     out = tmp_path / "run"
     main(["train", "--recipe", "mini_rvit_scratch", "--data", "folder", "--root", str(folder),
           "--val-split", "", "--out", str(out), "--batch-size", "4", "--max-steps", "2",
-          "--tbptt", "4"])
+          "--tbptt", "4", "--execution", "wavefront"])
     assert (out / "history.png").is_file()
     model = train.model_from_checkpoint(out / "last.pt")
-    assert (model.cfg.num_classes, model.cfg.tbptt) == (len(CLASSES), 4)
+    assert (model.cfg.num_classes, model.cfg.tbptt, model.cfg.execution) == \
+        (len(CLASSES), 4, "wavefront")
 
     main(["evaluate", str(out / "last.pt"), "--data", "folder", "--root", str(folder),
           "--split", "train", "--json", str(tmp_path / "m.json")])

@@ -141,6 +141,9 @@ def test_bad_checkpoints_give_clear_errors(tmp_path):
     with pytest.raises(ValueError, match=r"written for another config: model_config: checkpoint"
                                          r" \{.*'dim': 32.*\} vs requested \{.*'dim': 48"):
         train.fit(other, tiny_data(), None, TINY, tmp_path / "run", resume=True, progress=False)
+    torch.save(other.state_dict(), tmp_path / "weights.pt")  # as the shipped models are stored
+    with pytest.raises(ValueError, match="weights but no model config, so it is not a training"):
+        train.model_from_checkpoint(tmp_path / "weights.pt")
 
 
 def test_model_from_checkpoint_rebuilds_the_same_model(tmp_path):
