@@ -45,6 +45,14 @@ class ModelConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def identity(self) -> dict:
+        """to_dict() without RUN_OPTIONS: what a checkpoint must match to be resumed."""
+        return {k: v for k, v in self.to_dict().items() if k not in RUN_OPTIONS}
+
+
+# how an RViT runs, not what it computes: a checkpoint resumes under any of them
+RUN_OPTIONS = ("frame_checkpoint", "execution", "compile", "cuda_graphs")
+
 
 class VideoTransformer(nn.Module):
     """Shared stem, pooling, head and input checks. Subclasses define forward_features."""

@@ -275,7 +275,7 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(recipe, steps_per_epoch))
     scaler = torch.amp.GradScaler(device.split(":")[0], enabled=amp == "fp16")
     autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
-    config = {"model_config": model.cfg.to_dict(), "recipe": recipe.to_dict(), "seed": seed,
+    config = {"model_config": model.cfg.identity(), "recipe": recipe.to_dict(), "seed": seed,
               "world_size": world_size}
     ckpt_path, log_path = out_dir / "last.pt", out_dir / "log.jsonl"
     state, last_saved = TrainState(), None

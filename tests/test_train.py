@@ -65,6 +65,11 @@ def test_resume_continues_bit_exactly(tmp_path):
               progress=False)
     assert torch.equal(params(straight), params(resumed))
     assert not torch.equal(params(straight), params(tiny_model()))
+    # how the model runs is not part of what a checkpoint must match: the wavefront resumes
+    train.fit(tiny_model(), data, None, TINY, tmp_path / "c", max_steps=4, progress=False)
+    wave = rm.build_model(replace(tiny_model().cfg, execution="wavefront"))
+    train.fit(wave, data, None, TINY, tmp_path / "c", max_steps=8, resume=True, progress=False)
+    torch.testing.assert_close(params(wave), params(straight))
 
 
 def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
