@@ -28,12 +28,21 @@ def save(name: str, payload: dict) -> Path:
 
 def seconds(fn, repeats: int, sync=lambda: None) -> float:
     """Median wall time of fn() after one warm-up call; `sync` waits for queued GPU work."""
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    return seconds_each({"fn": fn}, repeats, sync)["fn"]
+
+
+def seconds_each(fns: dict, repeats: int, sync=lambda: None) -> dict:
+    """{label: median wall time of fn()}, after one warm-up call each. The functions are timed
+    in turn, round after round, so that a slow spell of a shared machine hits all of them alike
+    and their ratios stay fair."""
+    for fn in fns.values():
         fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    sync()
+    times = {label: [] for label in fns}
+    for _ in range(repeats):
+        for label, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[label].append(time.perf_counter() - start)
+    return {label: sorted(t)[len(t) // 2] for label, t in times.items()}

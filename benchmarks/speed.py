@@ -1,13 +1,16 @@
-"""Frames per second of RViT (each execution mode) and CViT against clip length, with the image
-ViT's throughput as the ceiling for streaming; training and inference, in one run.
+"""Frames per second of RViT (each execution mode) and CViT against clip length, and the image
+ViT's (run eagerly) as the reference for streaming; training and inference, in one run.
 
     python benchmarks/speed.py                  # mini models on this machine (CPU or GPU)
     python benchmarks/speed.py --scale paper    # ViT-B/16 width, 224x224, bf16 (for a GPU)
+    python benchmarks/speed.py --scale paper --batch 2 --lengths 32
 
-Writes results/speed_<scale>.json and results/speed_<scale>.png.
+Writes results/speed_<scale>_batch<B>.json and .png.
 """
 
 import argparse
+import json
+from pathlib import Path
 
 import matplotlib
 
@@ -15,52 +18,56 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from common import RESULTS, machine, save, seconds  # noqa: E402
+from common import RESULTS, machine, save, seconds_each  # noqa: E402
 
 import rvit_mini as rm  # noqa: E402
 
-# label -> (model, config overrides)
+# label -> (model, config overrides, modes); CUDA graphs replay the step in inference only
 VIDEO_MODELS = {
-    "RViT-XL, sequential": ("rvit_xl", {}),
-    "RViT-XL, wavefront": ("rvit_xl", {"execution": "wavefront"}),
-    "RViT-XL, compiled step": ("rvit_xl", {"compile": True}),
-    "CViT (joint)": ("cvit", {}),
+    "RViT-XL, sequential": ("rvit_xl", {}, ("train", "inference")),
+    "RViT-XL, wavefront": ("rvit_xl", {"execution": "wavefront"}, ("train", "inference")),
+    "RViT-XL, compiled step": ("rvit_xl", {"compile": True}, ("train", "inference")),
+    "RViT-XL, CUDA graphs": ("rvit_xl", {"cuda_graphs": True}, ("inference",)),
+    "CViT (joint)": ("cvit", {}, ("train", "inference")),
 }
+# streamed label -> the clip model above whose step it streams through
+STREAMING = {"RViT-XL, streaming": "RViT-XL, sequential",
+             "RViT-XL, streaming, CUDA graphs": "RViT-XL, CUDA graphs"}
 
 
-def video_fps(model, batch, t, train, device, dtype, repeats, sync) -> float:
-    video = torch.rand(batch, t, 3, model.cfg.img_size, model.cfg.img_size, device=device)
-    target = torch.zeros(batch, dtype=torch.long, device=device)
+def autocast(device, dtype):
+    return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
+
+
+def clip_run(model, video, train: bool, dtype):
+    """One forward (and backward) of a batch of clips."""
+    target = torch.zeros(video.shape[0], dtype=torch.long, device=video.device)
 
     def run():
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32), \
-                torch.set_grad_enabled(train):
+        model.train(train)
+        with autocast(video.device, dtype), torch.set_grad_enabled(train):
             logits = model(video)
         if train:
             F.cross_entropy(logits.float(), target).backward()
             model.zero_grad(set_to_none=True)
-    return batch * t / seconds(run, repeats, sync)
+    return run
 
 
-def streaming_fps(model, batch, t, device, dtype, repeats, sync) -> float:
-    frames = torch.rand(t, batch, 3, model.cfg.img_size, model.cfg.img_size, device=device)
-
+def streaming_run(model, video, dtype):
+    """The clip's frames fed one at a time to a StreamingClassifier."""
     def run():
         stream = rm.StreamingClassifier(model)
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32):
-            for frame in frames:
-                stream.update(frame)
-    return batch * t / seconds(run, repeats, sync)
+        with autocast(video.device, dtype):
+            for t in range(video.shape[1]):
+                stream.update(video[:, t])
+    return run
 
 
-def image_fps(model, batch, device, dtype, repeats, sync) -> float:
-    images = torch.rand(batch, 3, model.cfg.img_size, model.cfg.img_size, device=device)
-
+def image_run(model, images, dtype):
     def run():
-        with torch.no_grad(), torch.autocast(device.type, dtype=dtype,
-                                             enabled=dtype != torch.float32):
-            model.forward_image(images)
-    return batch / seconds(run, repeats, sync)
+        with torch.no_grad(), autocast(images.device, dtype):
+            model.eval().forward_image(images)
+    return run
 
 
 def main() -> None:
@@ -69,57 +76,69 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lengths", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--plot-only", metavar="JSON", help="redraw the plot of a results file")
     args = parser.parse_args()
+    if args.plot_only:
+        return plot(json.loads(Path(args.plot_only).read_text()),
+                    Path(args.plot_only).with_suffix(".png"))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.manual_seed(0)
-
-    def build(name, **overrides):
-        model = rm.create_model(name, scale=args.scale, num_frames=max(args.lengths), **overrides)
-        return model.to(device)
-
+    models = {label: rm.create_model(name, scale=args.scale, num_frames=max(args.lengths),
+                                     **overrides).to(device)
+              for label, (name, overrides, _) in VIDEO_MODELS.items()
+              if device.type == "cuda" or not overrides.get("cuda_graphs")}
+    vit = rm.create_model("vit", scale=args.scale).to(device)
+    size = vit.cfg.img_size
+    images = torch.rand(args.batch, 3, size, size, device=device)
+    fps = {}
+    for mode in ("train", "inference"):
+        for t in args.lengths:
+            video = torch.rand(args.batch, t, 3, size, size, device=device)
+            runs = {f"{label}, {mode}": clip_run(model, video, mode == "train", dtype)
+                    for label, model in models.items() if mode in VIDEO_MODELS[label][2]}
+            if mode == "inference":
+                runs.update({label: streaming_run(models[clip], video, dtype)
+                             for label, clip in STREAMING.items() if clip in models})
+                runs["image ViT"] = image_run(vit, images, dtype)
+            for label, s in seconds_each(runs, args.repeats, sync).items():
+                frames = args.batch if label == "image ViT" else args.batch * t
+                fps.setdefault(label, []).append(round(frames / s, 1))
+                print(f"{mode}, T = {t:<3} {label:<34} {fps[label][-1]:>9.1f} frames/s", flush=True)
+    image_fps = fps["image ViT"]  # measured beside the inference runs at every length
     results = {"scale": args.scale, "batch": args.batch, "lengths": args.lengths,
-               "dtype": str(dtype), "machine": machine(), "fps": {}}
-    vit = build("vit").eval()
-    results["image_vit_fps"] = round(image_fps(vit, args.batch, device, dtype, args.repeats, sync), 1)
-    print(f"image ViT: {results['image_vit_fps']:.1f} frames/s", flush=True)
-    for label, (name, overrides) in VIDEO_MODELS.items():
-        model = build(name, **overrides)
-        for mode in ("train", "inference"):
-            model.train(mode == "train")
-            row = [round(video_fps(model, args.batch, t, mode == "train", device, dtype,
-                                   args.repeats, sync), 1) for t in args.lengths]
-            results["fps"][f"{label}, {mode}"] = row
-            print(f"{label + ', ' + mode:<34}" + "".join(f"{x:>10.1f}" for x in row), flush=True)
-    rvit = build("rvit_xl").eval()
-    row = [round(streaming_fps(rvit, args.batch, t, device, dtype, args.repeats, sync), 1)
-           for t in args.lengths]
-    results["fps"]["RViT-XL, streaming"] = row
-    fps, i32 = results["fps"], args.lengths.index(32) if 32 in args.lengths else -1
+               "dtype": str(dtype), "machine": machine(),
+               "image_vit_fps": round(sorted(image_fps)[len(image_fps) // 2], 1), "fps": fps}
+    i32 = args.lengths.index(32) if 32 in args.lengths else -1
     results["summary"] = {
-        "rvit_train_over_cvit_at_T": {
+        "rvit_train_over_cvit_at_T32": {
             mode: round(fps[f"RViT-XL, {mode}, train"][i32] / fps["CViT (joint), train"][i32], 3)
             for mode in ("sequential", "wavefront", "compiled step")},
-        "streaming_over_image_vit": round(row[-1] / results["image_vit_fps"], 3),
-        "wavefront_over_sequential_inference": round(
-            fps["RViT-XL, wavefront, inference"][i32] / fps["RViT-XL, sequential, inference"][i32], 3),
+        "streaming_over_image_vit": {
+            label: round(fps[label][i32] / image_fps[i32], 3) for label in STREAMING if label in fps},
+        "wavefront_over_sequential": {
+            mode: [round(w / s, 3) for w, s in zip(fps[f"RViT-XL, wavefront, {mode}"],
+                                                   fps[f"RViT-XL, sequential, {mode}"])]
+            for mode in ("train", "inference")},
     }
     for key, value in results["summary"].items():
-        print(f"{key:<40} {value}")
-    save(f"speed_{args.scale}", results)
-    plot(results, RESULTS / f"speed_{args.scale}.png")
+        print(f"{key:<36} {value}")
+    name = f"speed_{args.scale}_batch{args.batch}"
+    save(name, results)
+    plot(results, RESULTS / f"{name}.png")
 
 
 def plot(results: dict, path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, mode in zip(axes, ("train", "inference")):
         for label, row in results["fps"].items():
-            if label.endswith(mode) or (mode == "inference" and label.endswith("streaming")):
-                ax.plot(results["lengths"], row, "o-", label=label.rsplit(",", 1)[0]
-                        if label.endswith(mode) else label)
+            if label.endswith(", " + mode):
+                ax.plot(results["lengths"], row, "o-", label=label.rsplit(",", 1)[0])
+            elif mode == "inference" and "streaming" in label:
+                ax.plot(results["lengths"], row, "s:", label=label)
         if mode == "inference":
-            ax.axhline(results["image_vit_fps"], color="gray", ls="--", label="image ViT (ceiling)")
+            ax.axhline(results["image_vit_fps"], color="gray", ls="--", label="image ViT, eager")
         ax.set_xscale("log", base=2)
         ax.set_xticks(results["lengths"], [str(t) for t in results["lengths"]])
         ax.set_xlabel("clip length T (frames)")
