@@ -100,4 +100,5 @@ class Block(nn.Module):
     def finish(self, x: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
         """x and the heads' outputs (B, N, D) -> the block's output (B, N, D)."""
         x = x + self.attn.proj(attended)
+        del attended  # not held while the MLP's wider activations are alive
         return x + self.mlp(self.norm2(x))

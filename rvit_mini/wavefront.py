@@ -49,8 +49,8 @@ class Method(nn.Module):
 
 def layerwise(block: nn.Module, name: str):
     """f(params {name: (L', ...)}, *args (L', ...)) -> block.<name>(*args) for each of the L' layers."""
-    method = Method(block, name)
-    return vmap(lambda params, *args: functional_call(method, params, args))
+    method = Method(block, name)  # a block ties no weights: skip functional_call's search for them
+    return vmap(lambda params, *args: functional_call(method, params, args, tie_weights=False))
 
 
 class Wavefront:
