@@ -196,8 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="RViT: recompute each frame in backward (memory flat in clip length)")
     p.add_argument("--tbptt", type=int, default=0, help="RViT: detach the state every K frames")
     p.add_argument("--execution", choices=["sequential", "wavefront"], default="sequential",
-                   help="RViT on a clip: T x L steps, or T + L - 1 batched diagonals (faster on a GPU)")
-    p.add_argument("--compile", action="store_true", help="RViT: torch.compile the per-frame step")
+                   help="RViT on a clip: T x L steps, or T + L - 1 batched diagonals (faster)")
+    p.add_argument("--compile", action="store_true",
+                   help="RViT: torch.compile the per-frame step (the wavefront: its diagonal)")
     p.add_argument("--init-from", help="for recipes from a ViT: a ViT checkpoint or shipped "
                    "name (mini recipes default to the shipped 'vit')")
     p.add_argument("--batch-size", type=int, help="global batch (default: the recipe's)")

@@ -37,7 +37,7 @@ class ModelConfig:
     tbptt: int = 0  # RViT: detach the hidden state every `tbptt` frames (0: never)
     fp32_state: bool = False  # RViT: keep the hidden state in float32 under autocast
     execution: str = "sequential"  # RViT on a clip: "sequential" (T x L steps) | "wavefront"
-    compile: bool = False  # RViT: torch.compile the per-frame step (sequential, streaming)
+    compile: bool = False  # RViT: torch.compile the per-frame step, or the wavefront's diagonal
     cuda_graphs: bool = False  # RViT inference on CUDA: replay the per-frame step from a graph
     pixel_mean: float = 0.5  # inputs are [0, 1]; the stem normalises them as IN-21K ViTs expect
     pixel_std: float = 0.5
@@ -255,7 +255,8 @@ class RViT(VideoTransformer):
         # torch.compile is lazy: it compiles on the first call; so is graph capture
         self._run_gates = torch.compile(self._gates) if cfg.compile else self._gates
         self._graphed_gates = GraphedStep(self._run_gates, self) if cfg.cuda_graphs else None
-        self._wavefront = Wavefront(self.blocks)
+        self._wavefront = Wavefront(self.blocks, cfg.compile) if cfg.execution == "wavefront" \
+            else None
 
     def init_state(self, batch_size: int, device=None) -> list[torch.Tensor]:
         """Zero hidden states, one (B, N, D) per layer."""

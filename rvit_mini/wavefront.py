@@ -7,18 +7,76 @@ cell on an anti-diagonal l + t = d depends only on diagonal d - 1:
     d = 1:  (0, 1) (1, 0)
     d = 2:  (0, 2) (1, 1) (2, 0)          all cells of a diagonal run as one batched call
 
-The layers' weights are stacked along a new leading dimension and the one `AttentionGate`'s
-steps are applied to all cells of a diagonal at once: its projections and its output half with
-`torch.func.vmap` over that dimension, the attention itself (which has no weights) as one plain
-call with the layers folded into the batch, so that it runs on the fused kernels (vmap has no
-batching rule for their backward, pytorch#117016). The arithmetic is the sequential loop's,
-reordered.
+The cells of a diagonal belong to different layers, so each needs its own weights. The layers'
+weights are stacked along a new leading dimension, and a copy of the gate whose Linear and
+LayerNorm modules take one slice of that dimension per cell (`LayerwiseLinear`, one batched
+matmul for all cells; `LayerwiseLayerNorm`) runs the gate's own code on all cells at once; the
+attention, which has no weights, runs with the layers folded into the batch. The arithmetic is
+the sequential loop's, reordered.
+
+(torch.func.vmap over torch.func.functional_call does the same with any module, but wraps and
+swaps every parameter on every call: on a CPU that costs more than a small diagonal's compute.)
 """
 
+import copy
+
 import torch
-from einops import rearrange
+import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call, vmap
+
+
+class LayerwiseLinear(nn.Module):
+    """L' linear layers, layer i applied to x[i]: x (L', ..., in) -> (L', ..., out).
+
+    weight (L', out, in) and bias (L', out) or None are plain tensors set by the Wavefront.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.weight = self.bias = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.flatten(1, -2)  # (L', M, in)
+        if self.bias is None:
+            out = torch.bmm(flat, self.weight.mT)
+        else:
+            out = torch.baddbmm(self.bias.unsqueeze(1), flat, self.weight.mT)
+        return out.view(*x.shape[:-1], -1)
+
+
+class LayerwiseLayerNorm(nn.Module):
+    """L' LayerNorms over the last dimension, layer i's affine weights applied to x[i]."""
+
+    def __init__(self, eps: float):
+        super().__init__()
+        self.weight = self.bias = None
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (x.shape[0],) + (1,) * (x.ndim - 2) + (x.shape[-1],)  # (L', 1, ..., D)
+        normed = F.layer_norm(x, x.shape[-1:], eps=self.eps)
+        return torch.addcmul(self.bias.view(shape), normed, self.weight.view(shape))
+
+
+def layerwise_copy(block: nn.Module) -> tuple[nn.Module, dict[str, nn.Module]]:
+    """A copy of `block` that runs several layers at once, and its {name: layerwise module}.
+
+    Every Linear and LayerNorm is swapped for its layerwise counterpart; the copy's code (the
+    Block's project and finish) is the block's own.
+    """
+    cell = copy.deepcopy(block)
+    swapped = {}
+    for name, module in list(cell.named_modules()):
+        if isinstance(module, (nn.Linear, nn.LayerNorm)):
+            parent, _, child = name.rpartition(".")
+            swapped[name] = LayerwiseLayerNorm(module.eps) if isinstance(module, nn.LayerNorm) \
+                else LayerwiseLinear()
+            setattr(cell.get_submodule(parent), child, swapped[name])
+    left = [name for name, _ in cell.named_parameters()]
+    if left:  # a weight the swap missed would stay frozen at its value of today
+        raise TypeError(f"the wavefront runs blocks whose weights are all in Linear and "
+                        f"LayerNorm layers; {type(block).__name__} also has {left}")
+    return cell, swapped
 
 
 def stacked_parameters(blocks, linear_dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
@@ -36,37 +94,29 @@ def stacked_parameters(blocks, linear_dtype: torch.dtype | None = None) -> dict[
             for name, p in stacked.items()}
 
 
-class Method(nn.Module):
-    """block.<name> as a module's forward: torch.func.functional_call calls forward only."""
-
-    def __init__(self, block: nn.Module, name: str):
-        super().__init__()
-        self.block, self.name = block, name
-
-    def forward(self, *args):
-        return getattr(self.block, self.name)(*args)
-
-
-def layerwise(block: nn.Module, name: str):
-    """f(params {name: (L', ...)}, *args (L', ...)) -> block.<name>(*args) for each of the L' layers."""
-    method = Method(block, name)  # a block ties no weights: skip functional_call's search for them
-    return vmap(lambda params, *args: functional_call(method, params, args, tie_weights=False))
-
-
 class Wavefront:
     """RViT's blocks run by anti-diagonals (built once per model)."""
 
-    def __init__(self, blocks):
+    def __init__(self, blocks, compile: bool = False):
         self.blocks = blocks
-        self.project = layerwise(blocks[0], "project")
-        self.finish = layerwise(blocks[0], "finish")
+        self.cell, self.layerwise = layerwise_copy(blocks[0])
+        # one graph for the full diagonals, one with a dynamic layer count for the ramps
+        self.run_diagonal = torch.compile(self.diagonal) if compile else self.diagonal
 
-    def diagonal(self, params: dict, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """The L' cells of one anti-diagonal: x, h (L', B, N, D) and the L' layers' stacked
-        parameters -> outputs (L', B, N, D). The attention runs with the layers in the batch."""
-        qkv = self.project(params, x, h)  # (L', B, N, 3D)
-        attended = self.blocks[0].attn.attend(rearrange(qkv, "l b n c -> (l b) n c"))
-        return self.finish(params, x, rearrange(attended, "(l b) n c -> l b n c", l=x.shape[0]))
+    def load(self, params: dict[str, torch.Tensor], layers: slice) -> None:
+        """Point the cell's layerwise modules at the stacked weights of `layers`."""
+        for name, module in self.layerwise.items():
+            for attr in ("weight", "bias"):
+                stacked = params.get(f"{name}.{attr}")
+                setattr(module, attr, None if stacked is None else stacked[layers])
+
+    def diagonal(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """The L' cells of one anti-diagonal, the cell loaded with their layers' weights:
+        x, h (L', B, N, D) -> outputs (L', B, N, D). The attention runs with the layers in the
+        batch."""
+        qkv = self.cell.project(x, h)  # (L', B, N, 3D)
+        attended = self.cell.attn.attend(qkv.flatten(0, 1))  # (L' B, N, D)
+        return self.cell.finish(x, attended.view_as(x))
 
     def __call__(self, tokens: torch.Tensor, state: list, tbptt: int = 0,
                  fp32_state: bool = False) -> torch.Tensor:
@@ -77,22 +127,24 @@ class Wavefront:
         device_type = tokens.device.type
         autocast = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) \
             else None
-        params = {f"block.{name}": p
-                  for name, p in stacked_parameters(self.blocks, autocast).items()}
+        params = stacked_parameters(self.blocks, autocast)
         latest = list(state)  # latest[l]: output of layer l at the last frame it has processed
-        top = []
+        top, loaded = [], None
         for d in range(num_frames + num_layers - 1):
-            layers = range(max(0, d - num_frames + 1), min(num_layers - 1, d) + 1)
-            x = torch.stack([tokens[:, d] if layer == 0 else latest[layer - 1] for layer in layers])
+            layers = slice(max(0, d - num_frames + 1), min(num_layers - 1, d) + 1)
+            if layers != loaded:  # only the ramps at either end have fewer than L cells
+                self.load(params, layers)
+                loaded = layers
+            cells = range(layers.start, layers.stop)
+            x = torch.stack([tokens[:, d] if layer == 0 else latest[layer - 1] for layer in cells])
             h = torch.stack([latest[layer].detach() if truncates(d - layer, tbptt)
-                             else latest[layer] for layer in layers]).to(x.dtype)
-            p = params if len(layers) == num_layers else \
-                {name: w[layers.start:layers.stop] for name, w in params.items()}
-            out = self.diagonal(p, x, h)
-            for layer, y in zip(layers, out):
+                             else latest[layer] for layer in cells]).to(x.dtype)
+            out = self.run_diagonal(x, h)
+            for layer, y in zip(cells, out):
                 latest[layer] = y.float() if fp32_state else y
-            if layers[-1] == num_layers - 1:
+            if layers.stop == num_layers:
                 top.append(out[-1])
+        self.load({}, slice(None))  # hold no reference to this clip's weights or their graph
         return torch.stack(top, dim=1)
 
 

