@@ -79,21 +79,6 @@ def layerwise_copy(block: nn.Module) -> tuple[nn.Module, dict[str, nn.Module]]:
     return cell, swapped
 
 
-def stacked_parameters(blocks, linear_dtype: torch.dtype | None = None) -> dict[str, torch.Tensor]:
-    """{name: (L, ...)}: each parameter of the L blocks stacked (differentiable, unlike
-    torch.func.stack_module_state, so gradients reach the blocks' own parameters).
-
-    linear_dtype: cast the linear layers' parameters once here, as autocast would cast them
-    again in every diagonal.
-    """
-    per_block = [dict(b.named_parameters()) for b in blocks]
-    linear = {f"{module_name}.{name}" for module_name, module in blocks[0].named_modules()
-              if isinstance(module, nn.Linear) for name, _ in module.named_parameters()}
-    stacked = {name: torch.stack([p[name] for p in per_block]) for name in per_block[0]}
-    return {name: p.to(linear_dtype) if linear_dtype is not None and name in linear else p
-            for name, p in stacked.items()}
-
-
 class Wavefront:
     """RViT's blocks run by anti-diagonals (built once per model)."""
 
@@ -102,6 +87,21 @@ class Wavefront:
         self.cell, self.layerwise = layerwise_copy(blocks[0])
         # one graph for the full diagonals, one with a dynamic layer count for the ramps
         self.run_diagonal = torch.compile(self.diagonal) if compile else self.diagonal
+
+    def stacked_weights(self, linear_dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
+        """{"<module>.weight" or "<module>.bias": (L, ...)}: the L blocks' weights of each
+        layerwise module, stacked (differentiable, unlike torch.func.stack_module_state, so
+        gradients reach the blocks' own parameters). linear_dtype: cast the linear layers'
+        weights once here, as autocast would cast them again in every diagonal."""
+        stacked = {}
+        for name, module in self.layerwise.items():
+            cast = linear_dtype is not None and isinstance(module, LayerwiseLinear)
+            for attr in ("weight", "bias"):
+                per_block = [getattr(b.get_submodule(name), attr) for b in self.blocks]
+                if per_block[0] is not None:
+                    weights = torch.stack(per_block)
+                    stacked[f"{name}.{attr}"] = weights.to(linear_dtype) if cast else weights
+        return stacked
 
     def load(self, params: dict[str, torch.Tensor], layers: slice) -> None:
         """Point the cell's layerwise modules at the stacked weights of `layers`."""
@@ -127,7 +127,7 @@ class Wavefront:
         device_type = tokens.device.type
         autocast = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) \
             else None
-        params = stacked_parameters(self.blocks, autocast)
+        params = self.stacked_weights(autocast)
         latest = list(state)  # latest[l]: output of layer l at the last frame it has processed
         top, loaded = [], None
         for d in range(num_frames + num_layers - 1):
