@@ -251,6 +251,42 @@ class TrainState:
     batch_in_epoch: int = 0
 
 
+def train_step(model, video, target, optimizer, scaler, scheduler, autocast_dtype):
+    """One optimiser step on a batch. Returns the loss, detached and left where it was computed:
+    reading it (`.item()`) would make the host wait for the device to finish the step."""
+    device_type = video.device.type
+    with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        loss = loss_fn(model(video), target)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    scheduler.step()
+    return loss.detach()
+
+
+def first_non_finite(losses: list[torch.Tensor], collective: bool) -> int | None:
+    """Index of the first non-finite loss in `losses`, or None. collective: also on the other
+    ranks (every rank must call it at the same step), so that all ranks stop together."""
+    finite = torch.isfinite(torch.stack(losses)).int()
+    if collective and dist.is_initialized():
+        dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+    bad = (finite == 0).nonzero()
+    return int(bad[0]) if len(bad) else None
+
+
+def restore(path, config: dict, model, optimizer, scheduler, scaler) -> TrainState:
+    """Load a training checkpoint into the given objects (and the RNGs); refuse another config."""
+    ckpt = load_checkpoint(path)
+    check_same_config(ckpt["config"], config, path)
+    model.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    scheduler.load_state_dict(ckpt["scheduler"])
+    scaler.load_state_dict(ckpt["scaler"])
+    set_rng_state(ckpt["rng"])
+    return TrainState(**ckpt["train_state"])
+
+
 def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
         resume: bool = False, device: str = "cpu", amp: str | None = None, workers: int = 0,
         max_steps: int | None = None, save_every: int = 100, seed: int = 0,
@@ -258,8 +294,11 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
     """Train `model` by `recipe`, checkpointing to out_dir/last.pt; returns the log records.
 
     amp: None, "bf16" or "fp16" (autocast; fp16 adds a GradScaler). `max_steps` stops early
-    (the schedule stays that of the full recipe). Ctrl-C saves a checkpoint, then re-raises.
-    `on_log(record)` is called with every log record (e.g. to draw a live loss curve).
+    (the schedule stays that of the full recipe). Every `log_every` steps a record with the mean
+    loss since the last one is logged; `on_log(record)` is called with every record (e.g. to draw
+    a live loss curve). The losses stay on the device between records, so that the host can run
+    ahead of it; they are checked before every checkpoint, and a non-finite one stops training
+    with the last good checkpoint intact. Ctrl-C saves a checkpoint, then re-raises.
     """
     rank, world_size = world()
     out_dir = Path(out_dir)
@@ -280,21 +319,32 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
     ckpt_path, log_path = out_dir / "last.pt", out_dir / "log.jsonl"
     state, last_saved = TrainState(), None
     if resume and ckpt_path.exists():
-        ckpt = load_checkpoint(ckpt_path)
-        check_same_config(ckpt["config"], config, ckpt_path)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        scaler.load_state_dict(ckpt["scaler"])
-        set_rng_state(ckpt["rng"])
-        state = TrainState(**ckpt["train_state"])
+        state = restore(ckpt_path, config, model, optimizer, scheduler, scaler)
         last_saved = state.step
     elif rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
         log_path.write_text("")
+    records, losses = [], []  # losses: of the steps since the last record, on the device
 
-    def checkpoint():
+    def stop(what: str):
+        return NonFiniteLossError(
+            f"{what}; stopped. "
+            + (f"The last good checkpoint is {ckpt_path} (step {last_saved}); "
+               if last_saved is not None else "No checkpoint was written yet; ")
+            + "lower the learning rate or check the data, then --resume")
+
+    def check_losses(collective: bool = True) -> None:
+        bad = first_non_finite(losses, collective) if losses else None
+        if bad is not None:
+            value, step = losses[bad].item(), state.step - len(losses) + bad + 1
+            raise stop(f"loss is {value} at step {step}" if not math.isfinite(value)
+                       else f"the loss on another rank is not finite at step {step}")
+
+    def checkpoint(collective: bool = True) -> None:
         nonlocal last_saved
+        check_losses(collective)
+        if not torch.stack([p.isfinite().all() for p in model.parameters()]).all():
+            raise stop(f"the weights are not finite at step {state.step}")  # a gradient was not
         last_saved = state.step
         if rank == 0:
             save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=optimizer.state_dict(),
@@ -310,37 +360,31 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
             if on_log is not None:
                 on_log(record)
 
-    records = []
+    def log_loss():
+        check_losses()
+        loss = torch.stack(losses).mean().item()
+        losses.clear()
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        log({"step": state.step, "epoch": state.epoch, "loss": loss,
+             "lr": scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started})
+
     total = recipe.epochs * steps_per_epoch if max_steps is None else max_steps
     bar = tqdm(total=total, initial=state.step, disable=not progress or rank != 0, unit="step")
     started = time.perf_counter()
     try:
         while state.epoch < recipe.epochs and state.step < total:
             sampler.epoch, sampler.start = state.epoch, state.batch_in_epoch
-            loader = DataLoader(train_set, batch_sampler=sampler, num_workers=workers)
+            loader = DataLoader(train_set, batch_sampler=sampler, num_workers=workers,
+                                pin_memory=device.startswith("cuda"))
             model.train()
             for video, target in loader:
-                with torch.autocast(device.split(":")[0], dtype=autocast_dtype,
-                                    enabled=autocast_dtype is not None):
-                    loss = loss_fn(ddp(video.to(device)), target.to(device))
-                if not math.isfinite(loss.item()):
-                    raise NonFiniteLossError(
-                        f"loss is {loss.item()} at step {state.step + 1}; stopped. "
-                        + (f"The last good checkpoint is {ckpt_path} (step {last_saved}); "
-                           if last_saved is not None else "No checkpoint was written yet; ")
-                        + "lower the learning rate or check the data, then --resume")
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
+                losses.append(train_step(ddp, video.to(device, non_blocking=True),
+                                         target.to(device, non_blocking=True), optimizer,
+                                         scaler, scheduler, autocast_dtype))
                 state.step, state.batch_in_epoch = state.step + 1, state.batch_in_epoch + 1
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
                 if state.step % log_every == 0:
-                    log({"step": state.step, "epoch": state.epoch, "loss": loss.item(),
-                         "lr": scheduler.get_last_lr()[0],
-                         "seconds": time.perf_counter() - started})
+                    log_loss()
                 if state.step % save_every == 0:
                     checkpoint()
                 if state.step >= total:
@@ -353,12 +397,13 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
                 checkpoint()
         checkpoint()
     except KeyboardInterrupt:
-        checkpoint()
+        checkpoint(collective=False)  # the other ranks may be anywhere: no collective call
         bar.close()
         if rank == 0:
             print(f"\ninterrupted at step {state.step}; saved {ckpt_path} (resume with --resume)")
         raise
-    bar.close()
+    finally:
+        bar.close()
     return records
 
 

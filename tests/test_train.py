@@ -84,18 +84,19 @@ def test_checkpoints_are_written_atomically(tmp_path, monkeypatch):
     assert train.load_checkpoint(path)["step"] == 1
 
 
-class Poisoned(Dataset):
-    """StickActions whose clips turn to NaN from index `bad` on."""
+class TurnsNaN(Dataset):
+    """StickActions whose clips turn to NaN after the first `good` clips served."""
 
-    def __init__(self, bad):
-        self.data, self.bad = tiny_data(), bad
+    def __init__(self, good, n=24):
+        self.data, self.left = tiny_data(n), good
 
     def __len__(self):
         return len(self.data)
 
     def __getitem__(self, i):
         video, label = self.data[i]
-        return (video * float("nan") if i >= self.bad else video), label
+        self.left -= 1
+        return (video if self.left >= 0 else video * float("nan")), label
 
 
 def test_non_finite_loss_stops_with_last_good_checkpoint_intact(tmp_path):
@@ -106,11 +107,32 @@ def test_non_finite_loss_stops_with_last_good_checkpoint_intact(tmp_path):
     good = train.load_checkpoint(tmp_path / "last.pt")
     with pytest.raises(train.NonFiniteLossError, match=r"loss is nan at step \d+; stopped. The "
                                                        r"last good checkpoint is .*last.pt \(step 3\)"):
-        train.fit(model, Poisoned(bad=0), None, recipe, tmp_path, resume=True, save_every=1,
+        train.fit(model, TurnsNaN(good=0), None, recipe, tmp_path, resume=True, save_every=1,
                   progress=False)
     after = train.load_checkpoint(tmp_path / "last.pt")
     assert after["train_state"]["step"] == good["train_state"]["step"] == 3
     assert all(torch.equal(after["model"][k], v) for k, v in good["model"].items())
+
+
+def test_a_non_finite_loss_between_checks_is_named_by_its_step(tmp_path):
+    # 6 steps an epoch of 4 clips, clips NaN from the 9th: step 3 is the first bad one, and
+    # losses are read only at the end of the epoch, before its checkpoint
+    with pytest.raises(train.NonFiniteLossError, match=r"loss is nan at step 3; stopped. No "
+                                                       r"checkpoint was written yet"):
+        train.fit(tiny_model(), TurnsNaN(good=8), None, TINY, tmp_path, progress=False,
+                  log_every=100, save_every=100)
+    assert not (tmp_path / "last.pt").exists()
+
+
+def test_a_log_record_holds_the_mean_loss_since_the_last_one(tmp_path):
+    every_step = train.fit(tiny_model(), tiny_data(), None, TINY, tmp_path / "a",
+                           max_steps=4, progress=False, log_every=1)
+    every_other = train.fit(tiny_model(), tiny_data(), None, TINY, tmp_path / "b",
+                            max_steps=4, progress=False, log_every=2)
+    single = [r["loss"] for r in every_step]
+    assert [r["step"] for r in every_other] == [2, 4]
+    assert [r["loss"] for r in every_other] == pytest.approx(
+        [(single[0] + single[1]) / 2, (single[2] + single[3]) / 2])
 
 
 def test_ctrl_c_saves_a_checkpoint_then_reraises(tmp_path):
@@ -222,4 +244,29 @@ from test_train import TINY_SGD, tiny_data, tiny_model
 from rvit_mini import train
 train.fit(tiny_model(), tiny_data(16), None, TINY_SGD, sys.argv[1],
           max_steps=4, progress=False)
+""" % os.path.dirname(__file__)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="gloo over localhost")
+def test_a_non_finite_loss_on_one_rank_stops_every_rank(tmp_path):
+    # rank 1's second batch is NaN; without a collective check rank 1 would stop alone and
+    # rank 0 would wait for it in the next all-reduce
+    script = tmp_path / "ddp_nan.py"
+    script.write_text(DDP_NAN_SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                          "--master_port=29518", str(script), str(tmp_path / "ddp")],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert "NonFiniteLossError: loss is nan at step 2" in run.stderr  # rank 1
+    assert "NonFiniteLossError: the loss on another rank is not finite at step 2" in run.stderr
+
+
+DDP_NAN_SCRIPT = """
+import os, sys
+sys.path.insert(0, %r)
+from test_train import TINY_SGD, TurnsNaN, tiny_data, tiny_model
+from rvit_mini import train
+data = TurnsNaN(good=4, n=16) if os.environ["RANK"] == "1" else tiny_data(16)
+train.fit(tiny_model(), data, None, TINY_SGD, sys.argv[1], max_steps=4, progress=False)
 """ % os.path.dirname(__file__)
