@@ -220,14 +220,33 @@ def test_short_training_run_beats_chance(tmp_path):
     assert train.evaluate(model, val_set)["top1"] >= 0.7
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="gloo over localhost")
-def test_ddp_on_two_processes_equals_one_process_with_double_batch(tmp_path):
+DDP_SCRIPT = """
+import os, sys
+sys.path.insert(0, %r)
+from test_train import TINY_SGD, TurnsNaN, tiny_data, tiny_model
+from rvit_mini import train
+RANK = int(os.environ["RANK"])
+train.fit(tiny_model(), %s, None, TINY_SGD, sys.argv[1], max_steps=4, progress=False)
+"""
+
+
+def fit_on_two_processes(tmp_path, data: str, port: int) -> subprocess.CompletedProcess:
+    """fit(tiny_model(), <data>, ...) under torchrun with two processes, out to tmp_path / "ddp";
+    data: a Python expression, in which RANK is the process's rank."""
     script = tmp_path / "ddp.py"
-    script.write_text(DDP_SCRIPT)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                          "--master_port=29517", str(script), str(tmp_path / "ddp")],
-                         env=env, capture_output=True, text=True, timeout=300)
+    script.write_text(DDP_SCRIPT % (os.path.dirname(__file__), data))
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                           f"--master_port={port}", str(script), str(tmp_path / "ddp")],
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
+                          text=True, timeout=300)
+
+
+needs_gloo = pytest.mark.skipif(sys.platform == "win32", reason="gloo over localhost")
+
+
+@needs_gloo
+def test_ddp_on_two_processes_equals_one_process_with_double_batch(tmp_path):
+    run = fit_on_two_processes(tmp_path, "tiny_data(16)", port=29517)
     assert run.returncode == 0, run.stderr[-3000:]
     single = tiny_model()
     train.fit(single, tiny_data(16), None, TINY_SGD, tmp_path / "one",
@@ -237,36 +256,12 @@ def test_ddp_on_two_processes_equals_one_process_with_double_batch(tmp_path):
     torch.testing.assert_close(params(ddp), params(single), rtol=1e-4, atol=1e-5)
 
 
-DDP_SCRIPT = """
-import sys
-sys.path.insert(0, %r)
-from test_train import TINY_SGD, tiny_data, tiny_model
-from rvit_mini import train
-train.fit(tiny_model(), tiny_data(16), None, TINY_SGD, sys.argv[1],
-          max_steps=4, progress=False)
-""" % os.path.dirname(__file__)
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="gloo over localhost")
+@needs_gloo
 def test_a_non_finite_loss_on_one_rank_stops_every_rank(tmp_path):
-    # rank 1's second batch is NaN; without a collective check rank 1 would stop alone and
-    # rank 0 would wait for it in the next all-reduce
-    script = tmp_path / "ddp_nan.py"
-    script.write_text(DDP_NAN_SCRIPT)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                          "--master_port=29518", str(script), str(tmp_path / "ddp")],
-                         env=env, capture_output=True, text=True, timeout=120)
+    # rank 1's second batch is NaN; had rank 1 stopped alone, rank 0 would wait for it in the
+    # next all-reduce
+    run = fit_on_two_processes(tmp_path, "TurnsNaN(good=4, n=16) if RANK == 1 else tiny_data(16)",
+                               port=29518)
     assert run.returncode != 0
     assert "NonFiniteLossError: loss is nan at step 2" in run.stderr  # rank 1
     assert "NonFiniteLossError: the loss on another rank is not finite at step 2" in run.stderr
-
-
-DDP_NAN_SCRIPT = """
-import os, sys
-sys.path.insert(0, %r)
-from test_train import TINY_SGD, TurnsNaN, tiny_data, tiny_model
-from rvit_mini import train
-data = TurnsNaN(good=4, n=16) if os.environ["RANK"] == "1" else tiny_data(16)
-train.fit(tiny_model(), data, None, TINY_SGD, sys.argv[1], max_steps=4, progress=False)
-""" % os.path.dirname(__file__)
