@@ -85,7 +85,7 @@ class Wavefront:
     def __init__(self, blocks, compile: bool = False):
         self.blocks = blocks
         self.cell, self.layerwise = layerwise_copy(blocks[0])
-        # one graph for the full diagonals, one with a dynamic layer count for the ramps
+        # one graph with a dynamic cell count serves all diagonals of 2..L cells
         self.run_diagonal = torch.compile(self.diagonal) if compile else self.diagonal
 
     def stacked_weights(self, linear_dtype: torch.dtype | None) -> dict[str, torch.Tensor]:
