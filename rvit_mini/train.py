@@ -343,8 +343,9 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
     def checkpoint(collective: bool = True) -> None:
         nonlocal last_saved
         check_losses(collective)
+        # the losses can all be finite while a gradient was not
         if not torch.stack([p.isfinite().all() for p in model.parameters()]).all():
-            raise stop(f"the weights are not finite at step {state.step}")  # a gradient was not
+            raise stop(f"the weights are not finite at step {state.step}")
         last_saved = state.step
         if rank == 0:
             save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=optimizer.state_dict(),

@@ -124,6 +124,14 @@ def test_a_non_finite_loss_between_checks_is_named_by_its_step(tmp_path):
     assert not (tmp_path / "last.pt").exists()
 
 
+def test_weights_a_non_finite_gradient_reached_are_not_saved(tmp_path):
+    model = tiny_model()
+    model.head.bias.register_hook(lambda grad: grad * float("inf"))  # the loss stays finite
+    with pytest.raises(train.NonFiniteLossError, match="the weights are not finite at step 1"):
+        train.fit(model, tiny_data(), None, TINY, tmp_path, max_steps=1, progress=False)
+    assert not (tmp_path / "last.pt").exists()
+
+
 def test_a_log_record_holds_the_mean_loss_since_the_last_one(tmp_path):
     every_step = train.fit(tiny_model(), tiny_data(), None, TINY, tmp_path / "a",
                            max_steps=4, progress=False, log_every=1)
