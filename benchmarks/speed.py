@@ -3,7 +3,7 @@ ViT's (run eagerly) as the reference for streaming; training and inference, in o
 
     python benchmarks/speed.py                  # mini models on this machine (CPU or GPU)
     python benchmarks/speed.py --scale paper    # ViT-B/16 width, 224x224, bf16 (for a GPU)
-    python benchmarks/speed.py --scale paper --batch 2 --lengths 32
+    python benchmarks/speed.py --scale paper --batch 2 --lengths 32 --whole-clip
 
 Writes results/speed_<scale>_batch<B>.json and .png.
 """
@@ -32,6 +32,11 @@ VIDEO_MODELS = {
     "RViT-XL, CUDA graphs": ("rvit_xl", {"cuda_graphs": True}, ("inference",)),
     "CViT (joint)": ("cvit", {}, ("train", "inference")),
 }
+# torch.compile of the whole model, fullgraph: the clip's T + L - 1 diagonals unrolled into one
+# graph (one per clip length and mode, minutes to compile), so only with --whole-clip; on a GPU
+# with mode="reduce-overhead", which replays forward and backward as CUDA graphs
+WHOLE_CLIP = {"RViT-XL, whole clip compiled": ("rvit_xl", {"execution": "wavefront"},
+                                               ("train", "inference"))}
 # streamed label -> the clip model above whose step it streams through
 STREAMING = {"RViT-XL, streaming": "RViT-XL, sequential",
              "RViT-XL, streaming, CUDA graphs": "RViT-XL, CUDA graphs"}
@@ -78,6 +83,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--lengths", type=int, nargs="+", default=[8, 16, 32])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--whole-clip", action="store_true",
+                        help="also time torch.compile of the whole wavefront model (slow to compile)")
     parser.add_argument("--plot-only", metavar="JSON", help="redraw the plot of a results file")
     args = parser.parse_args()
     if args.plot_only:
@@ -87,10 +94,14 @@ def main() -> None:
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.manual_seed(0)
+    variants = {**VIDEO_MODELS, **(WHOLE_CLIP if args.whole_clip else {})}
     models = {label: rm.create_model(name, scale=args.scale, num_frames=max(args.lengths),
                                      **overrides).to(device)
-              for label, (name, overrides, _) in VIDEO_MODELS.items()
+              for label, (name, overrides, _) in variants.items()
               if device.type == "cuda" or not overrides.get("cuda_graphs")}
+    for label in WHOLE_CLIP.keys() & models.keys():
+        models[label] = torch.compile(models[label], fullgraph=True,
+                                      mode="reduce-overhead" if device.type == "cuda" else None)
     vit = rm.create_model("vit", scale=args.scale).to(device)
     size = vit.cfg.img_size
     images = torch.rand(args.batch, 3, size, size, device=device)
@@ -99,7 +110,7 @@ def main() -> None:
         for t in args.lengths:
             video = torch.rand(args.batch, t, 3, size, size, device=device)
             runs = {f"{label}, {mode}": clip_run(model, video, mode == "train", dtype)
-                    for label, model in models.items() if mode in VIDEO_MODELS[label][2]}
+                    for label, model in models.items() if mode in variants[label][2]}
             if mode == "inference":
                 runs.update({label: streaming_run(models[clip], video, dtype)
                              for label, clip in STREAMING.items() if clip in models})
@@ -112,13 +123,15 @@ def main() -> None:
     results = {"scale": args.scale, "batch": args.batch, "lengths": args.lengths,
                "dtype": str(dtype), "machine": machine(),
                "image_vit_fps": round(sorted(image_fps)[len(image_fps) // 2], 1), "fps": fps}
-    i32 = args.lengths.index(32) if 32 in args.lengths else -1
+    t_ref = 32 if 32 in args.lengths else args.lengths[-1]
+    i = args.lengths.index(t_ref)
     results["summary"] = {
-        "rvit_train_over_cvit_at_T32": {
-            mode: round(fps[f"RViT-XL, {mode}, train"][i32] / fps["CViT (joint), train"][i32], 3)
-            for mode in ("sequential", "wavefront", "compiled step", "compiled wavefront")},
-        "streaming_over_image_vit": {
-            label: round(fps[label][i32] / image_fps[i32], 3) for label in STREAMING if label in fps},
+        f"rvit_train_over_cvit_at_T{t_ref}": {
+            label.split(", ")[1]: round(row[i] / fps["CViT (joint), train"][i], 3)
+            for label, row in fps.items() if label.startswith("RViT-XL, ")
+            and label.endswith(", train")},
+        f"streaming_over_image_vit_at_T{t_ref}": {
+            label: round(fps[label][i] / image_fps[i], 3) for label in STREAMING if label in fps},
         "wavefront_over_sequential": {
             mode: [round(w / s, 3) for w, s in zip(fps[f"RViT-XL, wavefront, {mode}"],
                                                    fps[f"RViT-XL, sequential, {mode}"])]

@@ -96,6 +96,19 @@ def test_compiled_step_equals_the_eager_step(execution):
     assert counters["stats"]["unique_graphs"] == graphs
 
 
+def test_a_whole_wavefront_model_compiles_into_one_graph():
+    # no graph break (fullgraph=True raises at the first), so that on a GPU
+    # torch.compile(model, mode="reduce-overhead") can replay a whole training step as CUDA graphs
+    torch.manual_seed(0)
+    eager = rm.create_model("rvit_s", dim=16, num_heads=2, execution="wavefront")
+    compiled = twin(eager)
+    video, target = torch.rand(2, 2, 3, 32, 32), torch.tensor([0, 5])
+    for model in (eager, torch.compile(compiled, fullgraph=True)):
+        torch.nn.functional.cross_entropy(model(video), target).backward()
+    for (name, p), q in zip(eager.named_parameters(), compiled.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, msg=name)
+
+
 def test_cuda_graphs_leave_cpu_and_training_to_the_eager_step():
     torch.manual_seed(0)
     eager = rm.create_model("rvit_s")
