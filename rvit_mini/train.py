@@ -299,14 +299,17 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
     a live loss curve). The losses stay on the device between records, so that the host can run
     ahead of it; they are checked before every checkpoint, and a non-finite one stops training
     with the last good checkpoint intact. Ctrl-C saves a checkpoint, then re-raises.
+    `model` may be torch.compile(model, ...): the steps run compiled, and the checkpoints and
+    evaluations use the model inside.
     """
+    trained, model = model, getattr(model, "_orig_mod", model)
     rank, world_size = world()
     out_dir = Path(out_dir)
     if recipe.batch_size % world_size:
         raise ValueError(f"batch {recipe.batch_size} does not split over {world_size} processes")
     torch.manual_seed(seed)
     model.to(device)
-    ddp = torch.nn.parallel.DistributedDataParallel(model) if world_size > 1 else model
+    ddp = torch.nn.parallel.DistributedDataParallel(trained) if world_size > 1 else trained
     optimizer = make_optimizer(model, recipe)
     sampler = GlobalBatchSampler(len(train_set), recipe.batch_size // world_size, rank,
                                  world_size, seed)
