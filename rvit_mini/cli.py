@@ -4,11 +4,15 @@
     torchrun --nproc_per_node=2 -m rvit_mini train --recipe mini_rvit_s --out runs/rvit_s
     python -m rvit_mini evaluate runs/rvit_s/last.pt --split test
     python -m rvit_mini stream clip.mp4 --model rvit_s
+
+A mistake in the input (a missing file, a value that makes no sense, a run folder in use) is
+reported in one line, without a traceback; RVIT_MINI_TRACEBACK=1 shows the traceback too.
 """
 
 import argparse
 import csv
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,16 +20,12 @@ import torch
 from tqdm.auto import tqdm
 
 from . import data, train
+from .accelerate import accelerate
 from .flops import flops_per_frame
 from .models import SCALES, create_model, list_models
-from .pretrained import (
-    ASSETS,
-    SHIPPED,
-    list_pretrained,
-    load_pretrained,
-    reversed_pair_accuracy,
-    train_all,
-)
+from .pretrained import CHECKPOINTS, list_pretrained, load_pretrained
+from .retrain import SHIPPED, reversed_pair_accuracy, train_all
+from .run import NonFiniteLossError, init_distributed, model_from_checkpoint
 from .stream import StreamingClassifier
 from .weights import init_from_vit
 
@@ -70,7 +70,7 @@ def load_dataset(args, split: str, num_frames: int, size: int):
 def load_model(name_or_path: str):
     """A checkpoint file (a training run's last.pt) or the name of a shipped model."""
     if Path(name_or_path).suffix == ".pt" or Path(name_or_path).exists():
-        return train.model_from_checkpoint(name_or_path).eval()
+        return model_from_checkpoint(name_or_path).eval()
     if name_or_path in list_pretrained():
         return load_pretrained(name_or_path)
     raise SystemExit(f"{name_or_path!r} is neither a checkpoint file nor a shipped model "
@@ -92,15 +92,21 @@ def cmd_train(args) -> None:
     size = args.size or SCALES[recipe.scale]["img_size"]
     train_set = load_dataset(args, args.split, recipe.num_frames, size)
     val_set = load_dataset(args, args.val_split, recipe.num_frames, size) if args.val_split else None
-    options = {"img_size": size, "num_classes": len(train_set.classes),
-               "fp32_state": args.fp32_state, "frame_checkpoint": args.frame_checkpoint,
-               "tbptt": args.tbptt, "execution": args.execution, "compile": args.compile}
-    model = train.model_for_recipe(recipe, **options)
+    # what the model computes; options left at their defaults are not passed, so that a model
+    # that does not read them (a ViT has no tbptt) is not refused for them
+    options = {"fp32_state": args.fp32_state, "tbptt": args.tbptt}
+    torch.manual_seed(args.seed)  # the initial weights are part of the run the seed names
+    model = train.model_for_recipe(recipe, img_size=size, num_classes=len(train_set.classes),
+                                   **{k: v for k, v in options.items() if v})
     if init_from is not None:
         init_from_vit(model, load_model(init_from))
-    train.fit(model, train_set, val_set, recipe, args.out, resume=args.resume, device=args.device,
-              amp=args.amp, workers=args.workers, max_steps=args.max_steps, seed=args.seed)
-    if train.world()[0] == 0:
+    # how it runs
+    fast = accelerate(model, execution=args.execution, compile=args.compile,
+                      frame_checkpoint=args.frame_checkpoint)
+    train.fit(fast, train_set, val_set, recipe, args.out, resume=args.resume,
+              overwrite=args.overwrite, device=args.device, amp=args.amp, workers=args.workers,
+              max_steps=args.max_steps, seed=args.seed)
+    if init_distributed()[0] == 0:
         from .viz import plot_history, read_log
 
         ax = plot_history(read_log(Path(args.out) / "log.jsonl"), title=recipe.name)
@@ -154,17 +160,52 @@ def cmd_stream(args) -> None:
 
 
 def cmd_checkpoints(args) -> None:
-    """Retrain the shipped StickActions models and write their model cards."""
+    """Retrain the shipped StickActions models (about 40 minutes on 2 cores) and write their
+    model cards, replacing the shipped files unless --out says elsewhere."""
     train_all(args.out, args.only, args.workers)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def count(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
+    return value
+
+
+def device(text: str) -> str:
+    """argparse type: a device this machine has (cpu, cuda, cuda:1, mps)."""
+    try:
+        dev = torch.device(text)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"not a device: {text} (cpu, cuda, cuda:N, mps)") from None
+    if dev.type == "cuda" and not (torch.cuda.is_available() and
+                                   (dev.index or 0) < torch.cuda.device_count()):
+        have = f"{torch.cuda.device_count()} CUDA devices" if torch.cuda.is_available() \
+            else "no CUDA device"
+        raise argparse.ArgumentTypeError(f"{text}: this machine has {have}; use --device cpu")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise argparse.ArgumentTypeError(f"{text}: MPS is not available here; use --device cpu")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise argparse.ArgumentTypeError(f"unsupported device {text}; use cpu, cuda or mps")
+    return text
 
 
 def add_data_args(p, default_split: str) -> None:
     p.add_argument("--data", default="stick_actions", choices=["stick_actions", *data.LOADERS])
     p.add_argument("--root", help="the data set's folder (not for stick_actions)")
-    p.add_argument("--data-seed", type=int, default=0, help="StickActions seed")
+    p.add_argument("--data-seed", type=count, default=0, help="StickActions seed")
     p.add_argument("--split", default=default_split)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
+    p.add_argument("--device", type=device, default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--workers", type=count, default=0, help="DataLoader worker processes")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,12 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("make-data", help=cmd_make_data.__doc__)
     p.add_argument("--out", required=True)
-    p.add_argument("--clips", type=int, default=None, help="default: the split's full size")
+    p.add_argument("--clips", type=positive_int, default=None,
+                   help="default: the split's full size")
     p.add_argument("--split", default="train", choices=data.stick_actions.SPLITS)
-    p.add_argument("--frames", type=int, default=16)
-    p.add_argument("--size", type=int, default=64)
-    p.add_argument("--fps", type=int, default=12)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--frames", type=positive_int, default=16)
+    p.add_argument("--size", type=positive_int, default=64)
+    p.add_argument("--fps", type=positive_int, default=12)
+    p.add_argument("--seed", type=count, default=0)
     p.set_defaults(func=cmd_make_data)
 
     p = sub.add_parser("train", help=cmd_train.__doc__)
@@ -188,52 +230,68 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder: last.pt, log.jsonl, history.png")
     add_data_args(p, "train")
     p.add_argument("--val-split", default="val", help="evaluated after every epoch; '' for none")
-    p.add_argument("--size", type=int, help="frame size (default: the recipe's scale)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--size", type=positive_int, help="frame size (default: the recipe's scale)")
+    p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last.pt")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start the run in OUT again, replacing its last.pt and log.jsonl")
     p.add_argument("--amp", choices=["bf16", "fp16"], help="autocast dtype (fp16 adds a GradScaler)")
     p.add_argument("--fp32-state", action="store_true", help="keep RViT's hidden state in fp32")
     p.add_argument("--frame-checkpoint", action="store_true",
                    help="RViT: recompute each frame in backward (memory flat in clip length)")
-    p.add_argument("--tbptt", type=int, default=0, help="RViT: detach the state every K frames")
+    p.add_argument("--tbptt", type=count, default=0, help="RViT: detach the state every K frames")
     p.add_argument("--execution", choices=["sequential", "wavefront"], default="sequential",
                    help="RViT on a clip: T x L steps, or T + L - 1 batched diagonals (faster)")
     p.add_argument("--compile", action="store_true",
                    help="RViT: torch.compile the per-frame step (the wavefront: its diagonal)")
     p.add_argument("--init-from", help="for recipes from a ViT: a ViT checkpoint or shipped "
                    "name (mini recipes default to the shipped 'vit')")
-    p.add_argument("--batch-size", type=int, help="global batch (default: the recipe's)")
-    p.add_argument("--epochs", type=int, help="default: the recipe's")
-    p.add_argument("--max-steps", type=int)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=positive_int, help="global batch (default: the recipe's)")
+    p.add_argument("--epochs", type=positive_int, help="default: the recipe's")
+    p.add_argument("--max-steps", type=positive_int)
+    p.add_argument("--seed", type=count, default=0)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help=cmd_evaluate.__doc__)
     p.add_argument("models", nargs="+", help="checkpoints (.pt) or shipped models' names")
     add_data_args(p, "test")
-    p.add_argument("--frames", type=int, help="frames per clip (default: the model's)")
+    p.add_argument("--frames", type=positive_int, help="frames per clip (default: the model's)")
     p.add_argument("--json", help="also write the metrics to this file")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("checkpoints", help=cmd_checkpoints.__doc__)
-    p.add_argument("--out", default=str(ASSETS))
+    p.add_argument("--out", default=str(CHECKPOINTS),
+                   help="where to write them (default: the package's shipped checkpoints)")
     p.add_argument("--only", nargs="+", choices=list(SHIPPED), default=list(SHIPPED),
                    help="the models initialised from a ViT need vit in --out")
-    p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--workers", type=count, default=0)
     p.set_defaults(func=cmd_checkpoints)
 
     p = sub.add_parser("stream", help=cmd_stream.__doc__)
     p.add_argument("video")
     p.add_argument("--model", default="rvit_s", help="a checkpoint (.pt) or a shipped model")
     p.add_argument("--classes", help="comma-separated class names (default: StickActions')")
-    p.add_argument("--every", type=int, default=1, help="print every Nth frame")
+    p.add_argument("--every", type=positive_int, default=1, help="print every Nth frame")
     p.add_argument("--backend", choices=["decord", "pyav"], help="default: decord where installed")
     p.set_defaults(func=cmd_stream)
     return parser
 
 
+# what a user's input can cause; anything else is a bug, and keeps its traceback
+USER_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError, OSError,
+               NonFiniteLossError)
+
+
 def main(argv=None) -> None:
-    args = build_parser().parse_args(argv)
-    args.func(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except USER_ERRORS as err:
+        if os.environ.get("RVIT_MINI_TRACEBACK"):
+            raise
+        parser.exit(1, f"error: {err}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, "")
 
 
 if __name__ == "__main__":

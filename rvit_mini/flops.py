@@ -3,7 +3,7 @@
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .models import CViT, RViT, VideoTransformer
+from .models import CViT, RViT, VideoTransformer, build_model
 
 
 def flops_per_frame(model: VideoTransformer) -> int:
@@ -12,7 +12,7 @@ def flops_per_frame(model: VideoTransformer) -> int:
     Counted without computing: the model is copied to the meta device.
     """
     cfg = model.cfg
-    meta = type(model)(cfg).to("meta") if next(model.parameters()).device.type != "meta" else model
+    meta = build_model(cfg).to("meta") if next(model.parameters()).device.type != "meta" else model
     frames = 1 if not isinstance(model, CViT) else cfg.num_frames
     video = torch.empty(1, frames, cfg.in_chans, cfg.img_size, cfg.img_size, device="meta")
     counter = FlopCounterMode(display=False)

@@ -1,14 +1,18 @@
 """RViT's attention gate: a ViT block whose attention also reads the previous hidden state.
 
-Our reading of the paper (the supplementary names W_x^{Q,K,V} and W_h^{Q,K,V}):
+Layer l at time step t takes x = y^{l-1}_t, the output of the layer below at the same frame
+(y^0_t: the frame's tokens), and its own hidden state h = h^l_{t-1} (zeros before the first
+frame). Our reading of the paper (the supplementary names W_x^{Q,K,V} and W_h^{Q,K,V}):
 
-    q = LN_x(x) W_x^Q + LN_h(h) W_h^Q        (same for k and v; W_h has no bias)
-    a = Attn(q, k, v) W_O
-    y = x + a
-    y = y + MLP(LN(y))
-    h <- y
+    q^l_t = LN_x(y^{l-1}_t) W_x^Q + LN_h(h^l_{t-1}) W_h^Q     (same for k and v; W_h has no bias)
+    a^l_t = Attn(q^l_t, k^l_t, v^l_t) W_O                      (W_O on the heads, concatenated)
+    z^l_t = y^{l-1}_t + a^l_t
+    y^l_t = z^l_t + MLP(LN(z^l_t))
+    h^l_t = y^l_t                                              (the new hidden state)
 
-With h = 0 and LN_h's bias at zero, LN_h(h) W_h = 0 exactly, so the gate *is* a ViT block.
+"Gate": the hidden state's term decides, through the attention weights, how much of the past
+each token takes in. With h = 0 and LN_h's bias at zero, LN_h(h) W_h = 0 exactly, so the gate
+*is* a ViT block.
 """
 
 import torch
@@ -18,20 +22,29 @@ from .layers import Block
 
 
 class AttentionGate(Block):
-    """forward(x, h): frame tokens x (B, N, D) and hidden state h (B, N, D) -> y (B, N, D), the new h.
-
-    Only the projections differ from the Block's: `project` adds LN_h(h) W_h.
-    """
+    """forward(x, h): tokens x = y^{l-1}_t (B, N, D) and hidden state h = h^l_{t-1} (B, N, D)
+    -> y^l_t (B, N, D), which is also the new hidden state h^l_t."""
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, attention="softmax"):
         super().__init__(dim, num_heads, mlp_ratio, attention)
-        self.norm_h = nn.LayerNorm(dim, eps=1e-6)  # LN_h
+        self.norm_h = nn.LayerNorm(dim, eps=1e-6)  # LN_h (norm1 is LN_x)
         self.qkv_h = nn.Linear(dim, 3 * dim, bias=False)  # W_h^Q, W_h^K, W_h^V stacked
         self.init_hidden_weights_orthogonal()
 
+    def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn.proj(self.attn.attend(self.project(x, h)))
+        x = x + self.mlp(self.norm2(x))
+        return x
+
+    # The wavefront (wavefront.py) runs these two halves of forward on many cells at once.
     def project(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """x, h (B, N, D) -> LN_x(x) W_x + LN_h(h) W_h, queries, keys and values (B, N, 3D)."""
-        return super().project(x) + self.qkv_h(self.norm_h(h))
+        """x, h (B, N, D) -> LN_x(x) W_x + LN_h(h) W_h: queries, keys and values (B, N, 3D)."""
+        return self.attn.qkv(self.norm1(x)) + self.qkv_h(self.norm_h(h))
+
+    def finish(self, x: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
+        """x and the heads' outputs (B, N, D) -> the gate's output (B, N, D): forward's rest."""
+        x = x + self.attn.proj(attended)
+        return x + self.mlp(self.norm2(x))
 
     @torch.no_grad()
     def init_hidden_weights_orthogonal(self) -> None:

@@ -41,10 +41,10 @@ def linear_attention(q, k, v, eps: float = 1e-6):
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention's parts: the stacked projections W_x^{Q,K,V} (`qkv`), the
-    attention itself (`attend`) and the output projection W_O (`proj`). `Block` composes them, so
-    that RViT's gate can add its hidden-state term to the projections and the wavefront
-    (wavefront.py) can run the attention of several layers as one batch."""
+    """Multi-head self-attention: (B, N, D) -> (B, N, D).
+
+    Its parts are kept apart, W_x^{Q,K,V} stacked (`qkv`), the attention itself (`attend`) and
+    W_O (`proj`), so that RViT's gate can add its hidden-state term to the projections."""
 
     def __init__(self, dim: int, num_heads: int, attention: str = "softmax"):
         super().__init__()
@@ -54,7 +54,10 @@ class Attention(nn.Module):
             raise ValueError(f"attention must be one of {ATTENTION_KINDS}, got {attention!r}")
         self.num_heads, self.attention = num_heads, attention
         self.qkv = nn.Linear(dim, 3 * dim)  # W_x^Q, W_x^K, W_x^V stacked
-        self.proj = nn.Linear(dim, dim)  # W_O
+        self.proj = nn.Linear(dim, dim)  # W_O, applied to the heads' outputs concatenated
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.attend(self.qkv(x)))
 
     def attend(self, qkv: torch.Tensor) -> torch.Tensor:
         """Queries, keys and values (B, N, 3D) -> the heads' outputs, concatenated (B, N, D)."""
@@ -77,10 +80,7 @@ class Mlp(nn.Sequential):
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block: x + Attn(LN(x)), then + MLP(LN(.)). (B, N, D) -> (B, N, D).
-
-    forward is project -> attend -> finish; the wavefront runs the three steps apart.
-    """
+    """Pre-norm transformer block, (B, N, D) -> (B, N, D)."""
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, attention="softmax"):
         super().__init__()
@@ -89,16 +89,7 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
-    def forward(self, x: torch.Tensor, *context: torch.Tensor) -> torch.Tensor:
-        """x (B, N, D), and for RViT's gate the hidden state h (B, N, D) -> (B, N, D)."""
-        return self.finish(x, self.attn.attend(self.project(x, *context)))
-
-    def project(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, N, D) -> queries, keys and values (B, N, 3D)."""
-        return self.attn.qkv(self.norm1(x))
-
-    def finish(self, x: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
-        """x and the heads' outputs (B, N, D) -> the block's output (B, N, D)."""
-        x = x + self.attn.proj(attended)
-        del attended  # not held while the MLP's wider activations are alive
-        return x + self.mlp(self.norm2(x))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x))
+        x = x + self.mlp(self.norm2(x))
+        return x

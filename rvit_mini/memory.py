@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from .accelerate import accelerate
 from .models import VideoTransformer, build_model
 
 GiB = 2 ** 30
@@ -88,10 +89,12 @@ def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
     train: forward and backward (parameter gradients included). streaming: frames arrive one
     at a time (inference), so the clip is never held whole. weights_dtype: the stored weights'
     type; fp32 weights under a lower `dtype` also hold autocast's cast copies, while weights
-    stored in `dtype` itself (model.to(torch.bfloat16), for inference) hold none.
+    stored in `dtype` itself (model.to(torch.bfloat16), for inference) hold none. An
+    rm.accelerate'd model is estimated as it runs (frame checkpointing, the wavefront).
     """
     with torch.device("meta"):
         meta = build_model(model.cfg).to(weights_dtype)
+    meta = accelerate(meta, **getattr(model, "options", {}))
     params = _bytes(meta.parameters())
     if dtype != weights_dtype:
         meta.to(dtype)  # autocast's cast copies of the weights

@@ -5,22 +5,38 @@ Block, the per-frame pooling and the head. A video model maps (B, T, C, H, W) to
 features (B, T, D); the clip logits are head(mean_t f_t) and the per-frame logits head(f_t).
 """
 
-from dataclasses import asdict, dataclass, fields, replace
+import warnings
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 from einops import rearrange
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from .gate import AttentionGate
-from .graphs import GraphedStep
 from .layers import ATTENTION_KINDS, Block, PatchEmbed
-from .wavefront import Wavefront, truncates
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    arch: str  # "vit" | "cvit" | "rvit"
+    """What a model computes: its architecture and sizes. How it runs (the wavefront, compile,
+    CUDA graphs, frame checkpointing) is not here but in `rm.accelerate` (accelerate.py).
+
+    arch: "vit" (the image ViT on every frame, features averaged), "cvit" (attention over the
+        whole clip) or "rvit" (one frame per step, a hidden state per layer).
+    img_size, patch_size, in_chans: frames are in_chans x img_size x img_size, cut into
+        (img_size / patch_size)^2 patches.
+    dim, depth, num_heads, mlp_ratio: token width D, blocks (gates) L, heads, MLP width / D.
+    num_classes: K, the head's outputs.
+    attention: "softmax" (SDPA) or "linear" ((elu + 1) feature maps, Katharopoulos et al.).
+    pool: how a frame's tokens become its feature f_t: the "cls" token or the token "mean".
+    pixel_mean, pixel_std: inputs are in [0, 1]; the stem normalises them as IN-21K ViTs expect.
+    CViT only - num_frames: the longest clip its temporal embedding covers;
+        space_time: "joint" (one attention over all T x N tokens) or "divided" (time, then space).
+    RViT only - tbptt: in training, cut the hidden state from the graph every `tbptt` frames
+        (0: never); fp32_state: keep the hidden state in float32 under autocast.
+    """
+
+    arch: str
     img_size: int = 224
     patch_size: int = 16
     in_chans: int = 3
@@ -29,42 +45,66 @@ class ModelConfig:
     depth: int = 12
     num_heads: int = 12
     mlp_ratio: float = 4.0
-    attention: str = "softmax"  # "softmax" | "linear"
-    pool: str = "cls"  # "cls" | "mean": how a frame's tokens become its feature f_t
-    num_frames: int = 32  # CViT: the longest clip its temporal embedding covers
-    space_time: str = "joint"  # CViT: "joint" | "divided"
-    frame_checkpoint: bool = False  # RViT: recompute each frame in backward, keep only h
-    tbptt: int = 0  # RViT: detach the hidden state every `tbptt` frames (0: never)
-    fp32_state: bool = False  # RViT: keep the hidden state in float32 under autocast
-    execution: str = "sequential"  # RViT on a clip: "sequential" (T x L steps) | "wavefront"
-    compile: bool = False  # RViT: torch.compile the per-frame step, or the wavefront's diagonal
-    cuda_graphs: bool = False  # RViT inference on CUDA: replay the per-frame step from a graph
-    pixel_mean: float = 0.5  # inputs are [0, 1]; the stem normalises them as IN-21K ViTs expect
+    attention: str = "softmax"
+    pool: str = "cls"
+    pixel_mean: float = 0.5
     pixel_std: float = 0.5
+    num_frames: int = 32
+    space_time: str = "joint"
+    tbptt: int = 0
+    fp32_state: bool = False
+
+    def __post_init__(self):
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {sorted(ARCHS)}, got {self.arch!r}")
+        for name in ("img_size", "patch_size", "in_chans", "num_classes", "dim", "depth",
+                     "num_heads", "num_frames"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.tbptt, bool) or not isinstance(self.tbptt, int) or self.tbptt < 0:
+            raise ValueError(f"tbptt must be an integer >= 0 (0: never cut), got {self.tbptt!r}")
+        if not self.mlp_ratio > 0 or not self.pixel_std > 0:
+            raise ValueError(f"mlp_ratio and pixel_std must be positive, got {self.mlp_ratio!r} "
+                             f"and {self.pixel_std!r}")
+        choices = {"attention": ATTENTION_KINDS, "pool": ("cls", "mean"),
+                   "space_time": ("joint", "divided")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if self.img_size % self.patch_size:
+            raise ValueError(f"image size {self.img_size} is not divisible by patch size "
+                             f"{self.patch_size}; choose an image size that is a multiple of it")
+        if self.dim % self.num_heads:
+            raise ValueError(f"dim {self.dim} is not divisible by num_heads {self.num_heads}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def identity(self) -> dict:
-        """to_dict() without RUN_OPTIONS: what a checkpoint must match to be resumed."""
-        return {k: v for k, v in self.to_dict().items() if k not in RUN_OPTIONS}
+    @classmethod
+    def from_dict(cls, saved: dict) -> "ModelConfig":
+        """A config saved by to_dict(), also by versions whose configs held run options
+        (execution, compile, cuda_graphs, frame_checkpoint: now rm.accelerate's)."""
+        return cls(**{k: v for k, v in saved.items() if k not in FORMER_RUN_OPTIONS})
 
 
-# how an RViT runs, not what it computes: a checkpoint resumes under any of them
-RUN_OPTIONS = ("frame_checkpoint", "execution", "compile", "cuda_graphs")
+FORMER_RUN_OPTIONS = ("execution", "compile", "cuda_graphs", "frame_checkpoint")
 
 
 class VideoTransformer(nn.Module):
-    """Shared stem, pooling, head and input checks. Subclasses define forward_features."""
+    """Shared stem, pooling, head and input checks. Subclasses define forward_features.
+
+    `arch` names the architecture in ModelConfig; `own_options` are the config fields that only
+    this architecture reads (create_model refuses them for the others)."""
+
+    arch: str
+    own_options: tuple = ()
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        if cfg.pool not in ("cls", "mean"):
-            raise ValueError(f"pool must be 'cls' or 'mean', got {cfg.pool!r}")
-        if cfg.attention not in ATTENTION_KINDS:
-            raise ValueError(f"attention must be one of {ATTENTION_KINDS}, got {cfg.attention!r}")
-        if cfg.execution not in ("sequential", "wavefront"):
-            raise ValueError(f"execution must be 'sequential' or 'wavefront', got {cfg.execution!r}")
+        if cfg.arch != self.arch:
+            raise ValueError(f"{type(self).__name__} needs a config with arch={self.arch!r}, "
+                             f"got {cfg.arch!r}; build_model(cfg) picks the class")
         self.cfg = cfg
         self.patch_embed = PatchEmbed(cfg.img_size, cfg.patch_size, cfg.in_chans, cfg.dim)
         self.num_tokens = self.patch_embed.num_patches + (cfg.pool == "cls")
@@ -109,6 +149,7 @@ class VideoTransformer(nn.Module):
                 f"this model takes {cfg.img_size}x{cfg.img_size} frames, got {h}x{w}; "
                 f"resize the frames or create the model with img_size={h}"
             )
+        warn_if_not_unit_range(x)
 
     def check_video(self, video: torch.Tensor) -> None:
         self.check_frames(video, "(B, T, C, H, W)")
@@ -141,8 +182,25 @@ class VideoTransformer(nn.Module):
         return self.head(self.forward_features(video))
 
 
+_warned_range = False
+
+
+def warn_if_not_unit_range(x: torch.Tensor) -> None:
+    """Warn once per process when frames look like 0-255 values: the models expect [0, 1], and
+    a trained model given 0-255 floats still answers, wrongly."""
+    global _warned_range
+    if _warned_range or torch.compiler.is_compiling() or x.device.type == "meta" or not x.numel():
+        return
+    if float(x.detach().amax()) > 1.5:
+        _warned_range = True
+        warnings.warn(f"frames have values up to {float(x.detach().amax()):.1f}, but the model "
+                      "expects floats in [0, 1]; divide 0-255 frames by 255", stacklevel=3)
+
+
 class ViT(VideoTransformer):
     """The image ViT on every frame, features averaged over time: blind to frame order."""
+
+    arch = "vit"
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
@@ -174,7 +232,7 @@ class ViT(VideoTransformer):
     def forward_features(self, video: torch.Tensor) -> torch.Tensor:
         self.check_video(video)
         feats = self.frame_features(rearrange(video, "b t c h w -> (b t) c h w"))
-        return rearrange(feats, "(b t) d -> b t d", b=video.shape[0])
+        return rearrange(feats, "(b t) d -> b t d", t=video.shape[1])  # t > 0: also for b = 0
 
 
 def sinusoids(length: int, dim: int) -> torch.Tensor:
@@ -193,10 +251,11 @@ class CViT(VideoTransformer):
     over each token position's T steps, then a spatial Block over each frame's N tokens.
     """
 
+    arch = "cvit"
+    own_options = ("num_frames", "space_time")
+
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
-        if cfg.space_time not in ("joint", "divided"):
-            raise ValueError(f"space_time must be 'joint' or 'divided', got {cfg.space_time!r}")
         # learned, but started as sinusoids of the tokens' scale: order is visible from step 0
         # (a 0.02-std start leaves the model frame-order-blind for thousands of steps)
         self.time_embed = nn.Parameter(sinusoids(cfg.num_frames, cfg.dim)[None, :, None])
@@ -223,9 +282,9 @@ class CViT(VideoTransformer):
 
     def forward_features(self, video: torch.Tensor) -> torch.Tensor:
         self.check_video(video)
-        b, t = video.shape[:2]
+        t = video.shape[1]
         x = self.embed(rearrange(video, "b t c h w -> (b t) c h w"))
-        x = rearrange(x, "(b t) n d -> b t n d", b=b) + self.time_embed[:, :t]
+        x = rearrange(x, "(b t) n d -> b t n d", t=t) + self.time_embed[:, :t]  # also for b = 0
         n = x.shape[2]
         if self.time_blocks is None:
             x = rearrange(x, "b t n d -> b (t n) d")
@@ -236,12 +295,21 @@ class CViT(VideoTransformer):
             for time_blk, space_blk in zip(self.time_blocks, self.blocks):
                 x = rearrange(x, "b t n d -> (b n) t d")
                 x = rearrange(time_blk(x), "(b n) t d -> (b t) n d", n=n)
-                x = rearrange(space_blk(x), "(b t) n d -> b t n d", b=b)
+                x = rearrange(space_blk(x), "(b t) n d -> b t n d", t=t)
         return self.pool(x)
 
 
 class RViT(VideoTransformer):
-    """Recurrent ViT: one frame per step, one hidden state per layer, causal by construction."""
+    """Recurrent ViT: one frame per step, one hidden state per layer, causal by construction.
+
+    At time step t, frame t's tokens y^0_t climb the L gates; gate l also reads its own hidden
+    state h^l_{t-1} and leaves y^l_t as h^l_t (gate.py). The frame's feature f_t is the pooled
+    top output y^L_t. A clip is T x L gate calls, frame by frame (how to run them faster,
+    with the same result, is rm.accelerate's concern).
+    """
+
+    arch = "rvit"
+    own_options = ("tbptt", "fp32_state")
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
@@ -252,89 +320,91 @@ class RViT(VideoTransformer):
         self.init_weights()
         for blk in self.blocks:
             blk.init_hidden_weights_orthogonal()
-        # torch.compile is lazy: it compiles on the first call; so is graph capture
-        self._run_gates = torch.compile(self._gates) if cfg.compile else self._gates
-        self._graphed_gates = GraphedStep(self._run_gates, self) if cfg.cuda_graphs else None
-        self._wavefront = Wavefront(self.blocks, cfg.compile) if cfg.execution == "wavefront" \
-            else None
 
     def init_state(self, batch_size: int, device=None) -> list[torch.Tensor]:
-        """Zero hidden states, one (B, N, D) per layer."""
+        """Zero hidden states h^l_{-1}, one (B, N, D) per layer."""
         device = device if device is not None else self.pos_embed.device
         shape = (batch_size, self.num_tokens, self.cfg.dim)
         return [torch.zeros(shape, device=device) for _ in self.blocks]
 
     def step(self, frame: torch.Tensor, state: list[torch.Tensor]):
-        """frame (B, C, H, W), state [L x (B, N, D)] -> feature (B, D), new state."""
-        return self.step_tokens(self.embed(frame), state)
+        """frame t (B, C, H, W), state [h^l_{t-1}] -> feature f_t (B, D), new state [h^l_t]."""
+        if len(state) != len(self.blocks) or state[0].shape[0] != frame.shape[0]:
+            raise ValueError(
+                f"the state holds {len(state)} layers of batch "
+                f"{state[0].shape[0] if state else '-'}, but this model has {len(self.blocks)} "
+                f"layers and the frame batch is {frame.shape[0]}; start a new state with "
+                "init_state(batch_size) when the batch changes")
+        return self.gates(self.embed(frame), state)
 
-    def step_tokens(self, x: torch.Tensor, state: list[torch.Tensor]):
-        """One frame's tokens (B, N, D) through the L gates -> feature (B, D), new state."""
-        if self._graphed_gates is not None and x.is_cuda and not torch.is_grad_enabled():
-            return self._graphed_gates(x, state)
-        return self._run_gates(x, state)
-
-    def _gates(self, x: torch.Tensor, state: list[torch.Tensor]):
+    def gates(self, x: torch.Tensor, state: list[torch.Tensor]):
+        """One frame's tokens y^0_t (B, N, D) up the L gates -> (f_t (B, D), [h^l_t])."""
         new_state = []
         for blk, h in zip(self.blocks, state):
-            x = blk(x, h.to(x.dtype))
+            x = blk(x, h.to(x.dtype))  # y^l_t = Gate_l(y^{l-1}_t, h^l_{t-1})
             new_state.append(x.float() if self.cfg.fp32_state else x)
         return self.pool(x), new_state
 
-    def _step_flat(self, x, *state):
-        feat, new_state = self.step_tokens(x, list(state))
-        return (feat, *new_state)
-
-    def _checkpointed_step(self, x, state):
-        """step_tokens() that keeps only its inputs for backward and recomputes the rest."""
-        feat, *new_state = checkpoint(self._step_flat, x, *state, use_reentrant=False)
-        return feat, new_state
-
     def forward_features(self, video: torch.Tensor, state=None) -> torch.Tensor:
-        """video (B, T, C, H, W) -> (B, T, D); `state` continues from an earlier clip.
-
-        The patch embedding does not depend on the hidden state, so the whole clip is embedded
-        in one call before the recurrence.
-        """
+        """video (B, T, C, H, W) -> (B, T, D); `state` continues from an earlier clip."""
         self.check_video(video)
-        b, t = video.shape[:2]
-        state = self.init_state(b, video.device) if state is None else state
-        tokens = self.embed(video.flatten(0, 1)).unflatten(0, (b, t))  # (B, T, N, D)
-        use_ckpt = self.cfg.frame_checkpoint and torch.is_grad_enabled()
-        if self.cfg.execution == "wavefront":
-            if use_ckpt:
-                raise ValueError("frame_checkpoint needs execution='sequential'")
-            return self.pool(self._wavefront(tokens, state, self.cfg.tbptt, self.cfg.fp32_state))
+        state = self.init_state(video.shape[0], video.device) if state is None else state
         feats = []
-        for i in range(t):
-            if truncates(i, self.cfg.tbptt):
+        for t in range(video.shape[1]):
+            if truncates(t, self.cfg.tbptt):
                 state = [h.detach() for h in state]
-            step = self._checkpointed_step if use_ckpt else self.step_tokens
-            feat, state = step(tokens[:, i], state)
+            feat, state = self.step(video[:, t], state)
             feats.append(feat)
         return torch.stack(feats, dim=1)
 
 
-ARCHS = {"vit": ViT, "cvit": CViT, "rvit": RViT}
+def truncates(frame: int, tbptt: int) -> bool:
+    """Truncated BPTT: is the hidden state entering `frame` cut from the graph (every `tbptt`
+    frames; never when tbptt is 0)?"""
+    return bool(tbptt) and frame > 0 and frame % tbptt == 0
+
+
+# -- the registry ---------------------------------------------------------------------------
+
+ARCHS = {cls.arch: cls for cls in (ViT, CViT, RViT)}
 
 # Widths: "paper" is ViT-B/16; "mini" trains on 32x32 StickActions clips on a CPU in minutes.
 SCALES = {
     "paper": dict(img_size=224, patch_size=16, dim=768, num_heads=12, mlp_ratio=4.0,
-                  num_classes=400, num_frames=32),
-    "mini": dict(img_size=32, patch_size=8, dim=64, num_heads=4, mlp_ratio=4.0,
-                 num_classes=9, num_frames=16),
+                  num_classes=400),
+    "mini": dict(img_size=32, patch_size=8, dim=64, num_heads=4, mlp_ratio=4.0, num_classes=9),
 }
+# the clip length CViT's temporal embedding covers, at each scale
+CVIT_FRAMES = {"paper": 32, "mini": 16}
 
-# name -> (arch, extra config, depth at paper scale, depth at mini scale)
+
+@dataclass(frozen=True)
+class Variant:
+    """A registered model: its architecture, its depth at each scale, what else it sets."""
+
+    arch: str
+    depth: dict  # {"paper": L, "mini": L}
+    about: str
+    options: dict = field(default_factory=dict)
+
+
 VARIANTS = {
-    "vit": ("vit", {}, 12, 4),
-    "cvit": ("cvit", {}, 12, 4),
-    "cvit_divided": ("cvit", {"space_time": "divided"}, 12, 4),
-    "rvit_s": ("rvit", {}, 4, 2),
-    "rvit": ("rvit", {}, 6, 3),
-    "rvit_l": ("rvit", {}, 8, 4),
-    "rvit_xl": ("rvit", {}, 12, 6),
-    "rvit_linear": ("rvit", {"attention": "linear"}, 6, 3),
+    "vit": Variant("vit", {"paper": 12, "mini": 4},
+                   "ViT-B/16 on every frame, features averaged over time (the frame-mean "
+                   "baseline, and the image ViT that initialises RViT and CViT)"),
+    "cvit": Variant("cvit", {"paper": 12, "mini": 4},
+                    "joint space-time attention over all T x N tokens (ViViT model 1)"),
+    "cvit_divided": Variant("cvit", {"paper": 12, "mini": 4},
+                            "divided space-time attention (TimeSformer): time, then space",
+                            {"space_time": "divided"}),
+    "rvit_s": Variant("rvit", {"paper": 4, "mini": 2}, "RViT-S; its depth is our assumption"),
+    "rvit": Variant("rvit", {"paper": 6, "mini": 3}, "RViT; its depth is our assumption"),
+    "rvit_l": Variant("rvit", {"paper": 8, "mini": 4},
+                      "RViT-L: 8 gates give the published 72.0M parameters"),
+    "rvit_xl": Variant("rvit", {"paper": 12, "mini": 6},
+                       "RViT-XL: ViT-B/16 with W_h, the published 107.7M parameters"),
+    "rvit_linear": Variant("rvit", {"paper": 6, "mini": 3},
+                           "RViT with linear attention in its gates", {"attention": "linear"}),
 }
 
 
@@ -343,7 +413,10 @@ def list_models() -> list[str]:
 
 
 def model_config(name: str, scale: str = "mini", **overrides) -> ModelConfig:
-    """The config of a registered variant at a scale, with overrides (e.g. num_frames=64)."""
+    """The config of a registered variant at a scale, with overrides (e.g. num_classes=10).
+
+    An option that only another architecture reads (tbptt for a ViT, space_time for an RViT)
+    is refused rather than ignored."""
     if name not in VARIANTS:
         raise ValueError(f"unknown model {name!r}; choose one of {list_models()}")
     if scale not in SCALES:
@@ -351,10 +424,21 @@ def model_config(name: str, scale: str = "mini", **overrides) -> ModelConfig:
     known = {f.name for f in fields(ModelConfig)} - {"arch"}
     unknown = set(overrides) - known
     if unknown:
-        raise ValueError(f"unknown config keys {sorted(unknown)}; known: {sorted(known)}")
-    arch, extra, paper_depth, mini_depth = VARIANTS[name]
-    depth = paper_depth if scale == "paper" else mini_depth
-    return replace(ModelConfig(arch, depth=depth, **SCALES[scale], **extra), **overrides)
+        hint = (" (how a model runs is rm.accelerate's: rm.accelerate(model, execution=..., "
+                "compile=..., cuda_graphs=..., frame_checkpoint=...))"
+                if unknown & set(FORMER_RUN_OPTIONS) else "")
+        raise ValueError(f"unknown config keys {sorted(unknown)}; known: {sorted(known)}{hint}")
+    variant = VARIANTS[name]
+    others = {opt: arch for arch, cls in ARCHS.items() if arch != variant.arch
+              for opt in cls.own_options if opt not in ARCHS[variant.arch].own_options}
+    ignored = sorted(set(overrides) & set(others))
+    if ignored:
+        raise ValueError(f"{name} ({variant.arch}) does not use {ignored}: "
+                         + ", ".join(f"{o} is for {others[o]}" for o in ignored))
+    base = dict(SCALES[scale], depth=variant.depth[scale], **variant.options)
+    if variant.arch == "cvit":
+        base["num_frames"] = CVIT_FRAMES[scale]
+    return ModelConfig(variant.arch, **{**base, **overrides})
 
 
 def build_model(cfg: ModelConfig) -> VideoTransformer:

@@ -1,109 +1,44 @@
-"""Checkpoints shipped in assets/checkpoints, each with a model card (<name>.json).
+"""The models shipped inside the package (rvit_mini/checkpoints), each with a model card.
 
-    python -m rvit_mini checkpoints          # `make checkpoints`
+    rm.list_pretrained()               # ['cvit', 'rvit', 'rvit_s', 'rvit_scratch', 'vit']
+    model = rm.load_pretrained("rvit") # eval mode; its card: rm.pretrained.model_card("rvit")
 
-retrains them all on StickActions on a CPU: the frame-mean ViT first (it is also the image ViT
-that initialises the others, Sec. 3.2), then RViT-S and RViT from it, RViT from scratch (the
-comparison), and CViT.
+They are package data, so they load from a wheel or a `pip install git+...` as well as from a
+source checkout. `python -m rvit_mini checkpoints` (`make checkpoints`) retrains them
+(retrain.py).
 """
 
 import json
-import platform
-import subprocess
-import time
+import pickle
 from pathlib import Path
 
 import torch
 
-from .data import CLASSES, REVERSED_PAIRS, StickActions
 from .models import ModelConfig, VideoTransformer, build_model
-from .train import RECIPES, evaluate, fit, model_for_recipe
-from .weights import init_from_vit
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "checkpoints"
-# shipped name -> recipe; in training order (the models initialised from a ViT need vit)
-SHIPPED = {"vit": "mini_vit", "rvit_s": "mini_rvit_s", "rvit": "mini_rvit",
-           "rvit_scratch": "mini_rvit_scratch", "cvit": "mini_cvit"}
-DATA_SEED = 0
+CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 
 
-def list_pretrained(root=ASSETS) -> list[str]:
+def list_pretrained(root=CHECKPOINTS) -> list[str]:
     return sorted(p.stem for p in Path(root).glob("*.pt"))
 
 
-def model_card(name: str, root=ASSETS) -> dict:
+def model_card(name: str, root=CHECKPOINTS) -> dict:
     return json.loads((Path(root) / f"{name}.json").read_text())
 
 
-def load_pretrained(name: str, root=ASSETS) -> VideoTransformer:
+def load_pretrained(name: str, root=CHECKPOINTS) -> VideoTransformer:
     """A shipped StickActions model, in eval mode."""
     path = Path(root) / f"{name}.pt"
     if not path.is_file():
         raise ValueError(f"no pretrained model {name!r} in {root}; available: "
                          f"{list_pretrained(root)} (make checkpoints retrains them)")
-    card = model_card(name, root)
-    model = build_model(ModelConfig(**card["model_config"]))
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    return model.eval()
-
-
-def reversed_pair_accuracy(metrics: dict) -> float:
-    """Mean accuracy over the classes of the time-reversed pairs."""
-    idx = [CLASSES.index(c) for pair in REVERSED_PAIRS for c in pair]
-    return sum(metrics["per_class"][i] for i in idx) / len(idx)
-
-
-def commit() -> str:
+    model = build_model(ModelConfig.from_dict(model_card(name, root)["model_config"]))
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def stick_actions(split: str) -> StickActions:
-    """The StickActions split every shipped model trains and is tested on."""
-    return StickActions(split, RECIPES["mini_rvit_s"].num_frames, 32, DATA_SEED)
-
-
-def train_shipped(name: str, out: Path, splits: dict, workers: int = 0) -> dict:
-    """Train one shipped model; `splits` {"train", "val", "test"} are shared between models."""
-    recipe = RECIPES[SHIPPED[name]]
-    train_set, test_set = splits["train"], splits["test"]
-    torch.manual_seed(0)
-    model = model_for_recipe(recipe)
-    if recipe.init == "vit":
-        init_from_vit(model, load_pretrained("vit", out))
-    started = time.perf_counter()
-    fit(model, train_set, splits["val"], recipe, out / "runs" / name, workers=workers,
-        save_every=500)
-    seconds = time.perf_counter() - started
-    metrics = evaluate(model, test_set)
-    torch.save(model.state_dict(), out / f"{name}.pt")
-    card = {
-        "name": name, "recipe": recipe.to_dict(), "model_config": model.cfg.to_dict(),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "data": {"set": "StickActions", "seed": DATA_SEED, "size": 32,
-                 "train_clips": len(train_set), "test_clips": len(test_set)},
-        "test_top1": round(metrics["top1"], 4),
-        "test_reversed_pairs_top1": round(reversed_pair_accuracy(metrics), 4),
-        "test_per_class": dict(zip(CLASSES, [round(a, 4) for a in metrics["per_class"]])),
-        "test_confusion": metrics["confusion"],
-        "training_seconds": round(seconds), "machine": f"{platform.processor() or platform.machine()}"
-        f", {torch.get_num_threads()} CPU threads, torch {torch.__version__}",
-        "commit": commit(),
-    }
-    (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
-    (out / "runs" / name / "last.pt").unlink()
-    return card
-
-
-def train_all(out=ASSETS, names=tuple(SHIPPED), workers: int = 0) -> None:
-    """Retrain the shipped models in order, each with its model card, into `out`."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    splits = {split: stick_actions(split) for split in ("train", "val", "test")}
-    for name in names:
-        card = train_shipped(name, out, splits, workers)
-        print(f"{name:<14} test top-1 {card['test_top1']:.3f}  reversed pairs "
-              f"{card['test_reversed_pairs_top1']:.3f}  {card['training_seconds']} s")
+        weights = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
+        raise ValueError(f"{path} is not a plain weights file that torch.load(weights_only=True) "
+                         f"accepts ({str(err).splitlines()[0]}); reinstall rvit-mini or "
+                         "retrain with `make checkpoints`") from None
+    model.load_state_dict(weights)
+    return model.eval()

@@ -32,6 +32,9 @@ class StreamingClassifier:
         """frame (C, H, W) or (B, C, H, W) -> logits (B, K) for all frames seen so far."""
         frame = frame[None] if frame.ndim == 3 else frame
         self.model.check_frames(frame)
+        if self.state is not None and frame.shape[0] != self.last_feature.shape[0]:
+            raise ValueError(f"this stream has batch {self.last_feature.shape[0]}, but the frame "
+                             f"has batch {frame.shape[0]}; reset() to start a new stream")
         if self.state is None:
             self.state = self.model.init_state(frame.shape[0], frame.device)
             self.feature_sum = 0
@@ -44,4 +47,6 @@ class StreamingClassifier:
     @torch.no_grad()
     def frame_logits(self) -> torch.Tensor:
         """Logits (B, K) of the latest frame's feature alone: what the model sees right now."""
+        if self.last_feature is None:
+            raise RuntimeError("no frame yet: call update(frame) before frame_logits()")
         return self.model.head(self.last_feature)

@@ -1,27 +1,24 @@
-"""Training and evaluation: Table S1 recipes, torch.amp, atomic checkpoints, exact resume, DDP.
+"""Training and evaluation: Table S1 recipes, torch.amp, exact resume, DDP.
 
     history = fit(model, train_set, val_set, RECIPES["mini_rvit_s"], out_dir="runs/rvit_s")
 
-Under `torchrun --nproc_per_node=N`, fit runs synchronized SGD with DistributedDataParallel
-(gloo on CPU, nccl on GPU); each global batch is split across ranks and only rank 0 writes.
+`fit` is the training loop; the run's bookkeeping (the run folder, checkpoints, the log,
+Ctrl-C, non-finite checks) is run.py's. Under `torchrun --nproc_per_node=N`, fit runs
+synchronized SGD with DistributedDataParallel (gloo on CPU, nccl on GPU); each global batch is
+split across ranks and only rank 0 writes.
 """
 
-import json
-import math
-import os
-import random
-import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-import numpy as np
 import torch
-import torch.distributed as dist
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .models import ModelConfig, VideoTransformer, build_model, create_model
+from .data import collate
+from .models import VideoTransformer, create_model
+from .run import Progress, Run, StepBoundaryInterrupt, init_distributed
 
 
 @dataclass(frozen=True)
@@ -75,23 +72,7 @@ RECIPES = {r.name: r for r in [
 ]}
 
 
-class NonFiniteLossError(RuntimeError):
-    pass
-
-
-# -- distributed ------------------------------------------------------------------------------
-
-def world() -> tuple[int, int]:
-    """(rank, world size), after joining the process group when launched by torchrun."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-        if torch.cuda.is_available():
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
-    if dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
+# -- batches ----------------------------------------------------------------------------------
 
 class GlobalBatchSampler:
     """Batches of one rank: a seeded permutation per epoch, cut into global batches of
@@ -114,67 +95,6 @@ class GlobalBatchSampler:
             yield perm[lo:lo + self.batch_size]
 
 
-# -- checkpoints ------------------------------------------------------------------------------
-
-def save_checkpoint(path, **state) -> Path:
-    """Write atomically: to a temporary file in the same folder, then os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    return path
-
-
-def load_checkpoint(path) -> dict:
-    """torch.load(weights_only=True) with errors that name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(f"cannot read checkpoint {path}: {err} (truncated or not a "
-                         "checkpoint written by rvit_mini?)") from err
-
-
-def check_same_config(saved: dict, expected: dict, path) -> None:
-    diff = {k: (saved.get(k), v) for k, v in expected.items() if saved.get(k) != v}
-    if diff:
-        lines = ", ".join(f"{k}: checkpoint {a!r} vs requested {b!r}" for k, (a, b) in diff.items())
-        raise ValueError(f"checkpoint {path} was written for another config: {lines}")
-
-
-def model_from_checkpoint(path) -> VideoTransformer:
-    """Rebuild a model from a checkpoint's own config and load its weights."""
-    ckpt = load_checkpoint(path)
-    if "model_config" not in ckpt:
-        raise ValueError(f"{path} holds weights but no model config, so it is not a training "
-                         "checkpoint (OUT/last.pt); a shipped model's weights load by name, "
-                         "rm.load_pretrained(name) or `python -m rvit_mini evaluate NAME`")
-    model = build_model(ModelConfig(**ckpt["model_config"]))
-    model.load_state_dict(ckpt["model"])
-    return model
-
-
-def rng_state() -> dict:
-    name, keys, pos, has_gauss, gauss = np.random.get_state()  # tensors load weights_only
-    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
-             "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss]}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    name, keys, pos, has_gauss, gauss = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
 # -- evaluation -------------------------------------------------------------------------------
 
 def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -190,9 +110,9 @@ def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tens
 def predict(model, dataset, batch_size=32, device="cpu", workers=0):
     """Logits (N, K) and targets for a whole data set."""
     model.eval()
-    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers)
+    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate)
     logits, targets = [], []
-    for video, target in loader:
+    for video, target in filter(None, loader):  # None: every clip unreadable (each reported)
         logits.append(model(video.to(device)).float().cpu())
         targets.append(target)
     return torch.cat(logits), torch.cat(targets)
@@ -244,11 +164,7 @@ def loss_fn(logits, target):
     return F.cross_entropy(logits, target)
 
 
-@dataclass
-class TrainState:
-    step: int = 0
-    epoch: int = 0
-    batch_in_epoch: int = 0
+AMP_DTYPES = {None: None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def train_step(model, video, target, optimizer, scaler, scheduler, autocast_dtype):
@@ -265,154 +181,106 @@ def train_step(model, video, target, optimizer, scaler, scheduler, autocast_dtyp
     return loss.detach()
 
 
-def first_non_finite(losses: list[torch.Tensor], collective: bool) -> int | None:
-    """Index of the first non-finite loss in `losses`, or None. collective: also on the other
-    ranks (every rank must call it at the same step), so that all ranks stop together."""
-    finite = torch.isfinite(torch.stack(losses)).int()
-    if collective and dist.is_initialized():
-        dist.all_reduce(finite, op=dist.ReduceOp.MIN)
-    bad = (finite == 0).nonzero()
-    return int(bad[0]) if len(bad) else None
+def validate(model, val_set, device) -> dict:
+    """The validation record: top-1, or mAP for multi-label data."""
+    metrics = evaluate(model, val_set, device=device)
+    return {f"val_{k}": metrics[k] for k in ("top1", "mAP") if k in metrics}
 
 
-def restore(path, config: dict, model, optimizer, scheduler, scaler) -> TrainState:
-    """Load a training checkpoint into the given objects (and the RNGs); refuse another config."""
-    ckpt = load_checkpoint(path)
-    check_same_config(ckpt["config"], config, path)
-    model.load_state_dict(ckpt["model"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    scheduler.load_state_dict(ckpt["scheduler"])
-    scaler.load_state_dict(ckpt["scaler"])
-    set_rng_state(ckpt["rng"])
-    return TrainState(**ckpt["train_state"])
+def check_fit_options(recipe: Recipe, world_size: int, amp, **counts) -> None:
+    for name, value in counts.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if recipe.batch_size < 1 or recipe.epochs < 1:
+        raise ValueError(f"the recipe needs a batch size and epochs >= 1, got "
+                         f"{recipe.batch_size} and {recipe.epochs}")
+    if recipe.batch_size % world_size:
+        raise ValueError(f"batch {recipe.batch_size} does not split over {world_size} processes")
+    if amp not in AMP_DTYPES:
+        raise ValueError(f"amp must be None, 'bf16' or 'fp16', got {amp!r}")
 
 
 def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
-        resume: bool = False, device: str = "cpu", amp: str | None = None, workers: int = 0,
-        max_steps: int | None = None, save_every: int = 100, seed: int = 0,
-        progress: bool = True, log_every: int = 10, on_log=None) -> list[dict]:
-    """Train `model` by `recipe`, checkpointing to out_dir/last.pt; returns the log records.
+        resume: bool = False, overwrite: bool = False, device: str = "cpu",
+        amp: str | None = None, workers: int = 0, max_steps: int | None = None,
+        save_every: int = 100, seed: int = 0, progress: bool = True, log_every: int = 10,
+        on_log=None) -> list[dict]:
+    """Train `model` by `recipe` into the run folder out_dir; returns the log records.
 
-    amp: None, "bf16" or "fp16" (autocast; fp16 adds a GradScaler). `max_steps` stops early
-    (the schedule stays that of the full recipe). Every `log_every` steps a record with the mean
-    loss since the last one is logged; `on_log(record)` is called with every record (e.g. to draw
-    a live loss curve). The losses stay on the device between records, so that the host can run
-    ahead of it; they are checked before every checkpoint, and a non-finite one stops training
-    with the last good checkpoint intact. Ctrl-C saves a checkpoint, then re-raises.
-    `model` may be torch.compile(model, ...): the steps run compiled, and the checkpoints and
-    evaluations use the model inside.
+    out_dir must not hold a run unless `resume` (continue it from its last.pt) or `overwrite`
+    (start it again). amp: None, "bf16" or "fp16" (autocast; fp16 adds a GradScaler).
+    `max_steps` stops early (the schedule stays that of the full recipe). Every `log_every`
+    steps a record with the mean loss since the last one is logged, and `on_log(record)` called
+    (a live curve, say); after every epoch, and at the end, a validation record. A checkpoint is
+    written every `save_every` steps, after every epoch, on Ctrl-C (at the end of the step in
+    flight) and when an error stops training between steps (a video that cannot be read, with
+    the loader's on_error="raise"); never with non-finite losses or weights. A batch whose
+    clips were all unreadable (on_error="skip": each reported once) is skipped.
+    `model` may be rm.accelerate(...)'d or torch.compile(model): the steps run through it, and
+    checkpoints and evaluations hold the plain model's weights.
     """
+    rank, world_size = init_distributed()
+    check_fit_options(recipe, world_size, amp, max_steps=max_steps, save_every=save_every,
+                      log_every=log_every)
     trained, model = model, getattr(model, "_orig_mod", model)
-    rank, world_size = world()
-    out_dir = Path(out_dir)
-    if recipe.batch_size % world_size:
-        raise ValueError(f"batch {recipe.batch_size} does not split over {world_size} processes")
     torch.manual_seed(seed)
     model.to(device)
-    ddp = torch.nn.parallel.DistributedDataParallel(trained) if world_size > 1 else trained
-    optimizer = make_optimizer(model, recipe)
+    # the batches of this rank, the optimiser and its schedule
     sampler = GlobalBatchSampler(len(train_set), recipe.batch_size // world_size, rank,
                                  world_size, seed)
-    steps_per_epoch = len(sampler)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(recipe, steps_per_epoch))
-    scaler = torch.amp.GradScaler(device.split(":")[0], enabled=amp == "fp16")
-    autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)
-    config = {"model_config": model.cfg.identity(), "recipe": recipe.to_dict(), "seed": seed,
+    optimizer = make_optimizer(model, recipe)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(recipe, len(sampler)))
+    scaler = torch.amp.GradScaler(torch.device(device).type, enabled=amp == "fp16")
+    state = (model, optimizer, scheduler, scaler)
+    # the run folder: a new run, or the one in it continued from its checkpoint
+    config = {"model_config": model.cfg.to_dict(), "recipe": recipe.to_dict(), "seed": seed,
               "world_size": world_size}
-    ckpt_path, log_path = out_dir / "last.pt", out_dir / "log.jsonl"
-    state, last_saved = TrainState(), None
-    if resume and ckpt_path.exists():
-        state = restore(ckpt_path, config, model, optimizer, scheduler, scaler)
-        last_saved = state.step
-    elif rank == 0:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        log_path.write_text("")
-    records, losses = [], []  # losses: of the steps since the last record, on the device
+    run = Run(out_dir, config, rank, resume=resume, overwrite=overwrite, on_log=on_log)
+    at = run.restore(*state) if resume else Progress()
+    extra = {"classes": list(train_set.classes)} if hasattr(train_set, "classes") else {}
 
-    def stop(what: str):
-        return NonFiniteLossError(
-            f"{what}; stopped. "
-            + (f"The last good checkpoint is {ckpt_path} (step {last_saved}); "
-               if last_saved is not None else "No checkpoint was written yet; ")
-            + "lower the learning rate or check the data, then --resume")
+    def save(collective=True):
+        run.checkpoint(at, *state, collective=collective, **extra)
 
-    def check_losses(collective: bool = True) -> None:
-        bad = first_non_finite(losses, collective) if losses else None
-        if bad is not None:
-            value, step = losses[bad].item(), state.step - len(losses) + bad + 1
-            raise stop(f"loss is {value} at step {step}" if not math.isfinite(value)
-                       else f"the loss on another rank is not finite at step {step}")
-
-    def checkpoint(collective: bool = True) -> None:
-        nonlocal last_saved
-        check_losses(collective)
-        # the losses can all be finite while a gradient was not
-        if not torch.stack([p.isfinite().all() for p in model.parameters()]).all():
-            raise stop(f"the weights are not finite at step {state.step}")
-        last_saved = state.step
-        if rank == 0:
-            save_checkpoint(ckpt_path, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                            scheduler=scheduler.state_dict(), scaler=scaler.state_dict(),
-                            rng=rng_state(), train_state=asdict(state), config=config,
-                            model_config=model.cfg.to_dict())
-
-    def log(record):
-        if rank == 0:
-            with open(log_path, "a") as f:
-                f.write(json.dumps(record) + "\n")
-            records.append(record)
-            if on_log is not None:
-                on_log(record)
-
-    def log_loss():
-        check_losses()
-        loss = torch.stack(losses).mean().item()
-        losses.clear()
-        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-        log({"step": state.step, "epoch": state.epoch, "loss": loss,
-             "lr": scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started})
-
-    total = recipe.epochs * steps_per_epoch if max_steps is None else max_steps
-    bar = tqdm(total=total, initial=state.step, disable=not progress or rank != 0, unit="step")
-    started = time.perf_counter()
-    try:
-        while state.epoch < recipe.epochs and state.step < total:
-            sampler.epoch, sampler.start = state.epoch, state.batch_in_epoch
-            loader = DataLoader(train_set, batch_sampler=sampler, num_workers=workers,
-                                pin_memory=device.startswith("cuda"))
+    ddp = DistributedDataParallel(trained) if world_size > 1 else trained
+    total = recipe.epochs * len(sampler) if max_steps is None else max_steps
+    bar = tqdm(total=total, initial=at.step, disable=not progress or rank != 0, unit="step")
+    with StepBoundaryInterrupt() as interrupt, bar, run.saving_on_error(save):
+        while at.epoch < recipe.epochs and at.step < total:
+            # one epoch, or what is left of it
+            sampler.epoch, sampler.start = at.epoch, at.batch_in_epoch
             model.train()
-            for video, target in loader:
-                losses.append(train_step(ddp, video.to(device, non_blocking=True),
-                                         target.to(device, non_blocking=True), optimizer,
-                                         scaler, scheduler, autocast_dtype))
-                state.step, state.batch_in_epoch = state.step + 1, state.batch_in_epoch + 1
+            for batch in DataLoader(train_set, batch_sampler=sampler, num_workers=workers,
+                                    collate_fn=collate, pin_memory=device.startswith("cuda")):
+                at.batch_in_epoch += 1
+                if batch is None:  # every clip in it unreadable (each reported)
+                    continue
+                video, target = (t.to(device, non_blocking=True) for t in batch)
+                with run.in_step():
+                    run.losses.append(train_step(ddp, video, target, optimizer, scaler,
+                                                 scheduler, AMP_DTYPES[amp]))
+                at.step += 1
                 bar.update(1)
-                if state.step % log_every == 0:
-                    log_loss()
-                if state.step % save_every == 0:
-                    checkpoint()
-                if state.step >= total:
+                if at.step % log_every == 0:
+                    bar.set_postfix(loss=f"{run.log_loss(at, scheduler.get_last_lr()[0]):.3f}")
+                if at.step % save_every == 0 or interrupt.requested:
+                    save(collective=not interrupt.requested)
+                run.stop_if_interrupted(interrupt, at)
+                if at.step >= total:
                     break
-            else:
-                state.epoch, state.batch_in_epoch = state.epoch + 1, 0
-                if val_set is not None and rank == 0:
-                    metrics = evaluate(model, val_set, device=device)
-                    log({"step": state.step, "epoch": state.epoch, "val_top1": metrics["top1"]})
-                checkpoint()
-        checkpoint()
-    except KeyboardInterrupt:
-        checkpoint(collective=False)  # the other ranks may be anywhere: no collective call
-        bar.close()
-        if rank == 0:
-            print(f"\ninterrupted at step {state.step}; saved {ckpt_path} (resume with --resume)")
-        raise
-    finally:
-        bar.close()
-    return records
+            if at.batch_in_epoch == len(sampler):  # the epoch is complete
+                at.epoch, at.batch_in_epoch = at.epoch + 1, 0
+            # validate after every epoch, and at the end of the run
+            if val_set is not None and rank == 0:
+                run.log({"step": at.step, "epoch": at.epoch, **validate(model, val_set, device)})
+            save()
+            run.stop_if_interrupted(interrupt, at)
+    return run.records
 
 
 def model_for_recipe(recipe: Recipe, **overrides) -> VideoTransformer:
-    """The recipe's model, at its scale and clip length."""
-    return create_model(recipe.model, scale=recipe.scale,
-                        **{"num_frames": recipe.num_frames, **overrides})
-
+    """The recipe's model, at its scale (a CViT also at its clip length)."""
+    if recipe.model.startswith("cvit"):
+        overrides = {"num_frames": recipe.num_frames, **overrides}
+    return create_model(recipe.model, scale=recipe.scale, **overrides)

@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .models import truncates
+
 
 class LayerwiseLinear(nn.Module):
     """L' linear layers, layer i applied to x[i]: x (L', ..., in) -> (L', ..., out).
@@ -41,7 +43,7 @@ class LayerwiseLinear(nn.Module):
             out = torch.bmm(flat, self.weight.mT)
         else:
             out = torch.baddbmm(self.bias.unsqueeze(1), flat, self.weight.mT)
-        return out.view(*x.shape[:-1], -1)
+        return out.view(*x.shape[:-1], out.shape[-1])
 
 
 class LayerwiseLayerNorm(nn.Module):
@@ -147,8 +149,3 @@ class Wavefront:
         self.load({}, slice(None))  # hold no reference to this clip's weights or their graph
         return torch.stack(top, dim=1)
 
-
-def truncates(frame: int, tbptt: int) -> bool:
-    """Truncated BPTT: is the hidden state entering `frame` cut from the graph (every `tbptt`
-    frames; never when tbptt is 0)?"""
-    return bool(tbptt) and frame > 0 and frame % tbptt == 0

@@ -1,3 +1,5 @@
+import copy
+
 import torch
 from torch.testing import assert_close
 
@@ -18,8 +20,7 @@ def grads(model, video):
 def test_frame_checkpointing_gives_the_same_gradients():
     torch.manual_seed(0)
     plain = rm.create_model("rvit")
-    ckpt = rm.create_model("rvit", frame_checkpoint=True)
-    ckpt.load_state_dict(plain.state_dict())
+    ckpt = rm.accelerate(copy.deepcopy(plain), frame_checkpoint=True)
     x = clip()
     g_plain, g_ckpt = grads(plain, x), grads(ckpt, x)
     for name in g_plain:
@@ -28,7 +29,8 @@ def test_frame_checkpointing_gives_the_same_gradients():
 
 def test_frame_checkpointing_keeps_less_for_backward():
     torch.manual_seed(0)
-    plain, ckpt = rm.create_model("rvit"), rm.create_model("rvit", frame_checkpoint=True)
+    plain = rm.create_model("rvit")
+    ckpt = rm.accelerate(rm.create_model("rvit"), frame_checkpoint=True)
     x = clip(t=16)
     saved = {}
     for name, model in (("plain", plain), ("ckpt", ckpt)):
@@ -64,19 +66,20 @@ def test_truncated_bptt_equals_detaching_by_hand():
     assert not torch.allclose(g_full["blocks.0.qkv_h.weight"], g_tbptt["blocks.0.qkv_h.weight"])
 
 
-def test_streaming_2000_frames_in_constant_memory_equals_the_batch_forward():
+def test_streaming_300_frames_in_constant_memory_equals_the_batch_forward():
+    # the same allocations at every step after the first few: 300 frames show it as 2,000 would
     torch.manual_seed(0)
     model = rm.create_model("rvit_s").eval()
-    frames = torch.rand(2000, 1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    frames = torch.rand(300, 1, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     frame_list = list(frames)  # views made outside the tracker
     stream = rm.StreamingClassifier(model)
     live = {}
     with MemoryTracker() as tracker:
         for t, frame in enumerate(frame_list, 1):
             logits = stream.update(frame)
-            if t in (20, 2000):
+            if t in (20, 300):
                 live[t] = tracker.live
-    assert live[2000] == live[20]
+    assert live[300] == live[20]
     with torch.no_grad():
         assert_close(logits, model(frames.transpose(0, 1)))
         stream.reset()
@@ -94,7 +97,8 @@ def test_cvit_cannot_stream():
 def test_paper_scale_estimates_rank_cvit_above_rvit_and_only_cvit_grows():
     def est(name, t, **kw):
         with torch.device("meta"):
-            model = rm.create_model(name, scale="paper", num_frames=t)
+            model = rm.create_model(name, scale="paper", **({"num_frames": t} if name == "cvit"
+                                                            else {}))
         return estimate_peak(model, (8, t, 3, 224, 224), dtype=torch.bfloat16, **kw)
 
     cvit8, cvit32 = est("cvit", 8), est("cvit", 32)

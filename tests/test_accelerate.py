@@ -1,19 +1,22 @@
-"""Execution modes give the sequential loop's results: wavefront, on a CPU."""
+"""rm.accelerate computes what the plain model computes (outputs and gradients), shares its
+weights, and copies and pickles like a module: the wavefront, compile, CUDA graphs and frame
+checkpointing, each against the plain sequential loop."""
 
-from dataclasses import replace
+import copy
+import pickle
 
 import pytest
 import torch
 from torch._dynamo.utils import counters
 
 import rvit_mini as rm
+from rvit_mini.accelerate import AcceleratedRViT
 from rvit_mini.wavefront import layerwise_copy
 
 
-def twin(model, **changes):
-    other = rm.build_model(replace(model.cfg, **changes))
-    other.load_state_dict(model.state_dict())
-    return other
+def twin(model, **options):
+    """An accelerated copy of `model` over its own copy of the weights."""
+    return rm.accelerate(copy.deepcopy(model), **options)
 
 
 def grads(model):
@@ -67,22 +70,60 @@ def test_wavefront_refuses_a_block_with_weights_outside_linear_and_layernorm():
         layerwise_copy(block)
 
 
-def test_wavefront_refuses_frame_checkpointing():
-    model = rm.create_model("rvit_s", execution="wavefront", frame_checkpoint=True)
+def test_accelerate_refuses_what_does_not_apply():
+    rvit = rm.create_model("rvit_s")
     with pytest.raises(ValueError, match="frame_checkpoint needs execution='sequential'"):
-        model(torch.rand(1, 3, 3, 32, 32))
+        rm.accelerate(rvit, execution="wavefront", frame_checkpoint=True)
+    with pytest.raises(ValueError, match="execution must be one of"):
+        rm.accelerate(rvit, execution="diagonal")
+    with pytest.raises(ValueError, match=r"\['frame_checkpoint'\] apply to RViT only"):
+        rm.accelerate(rm.create_model("cvit"), frame_checkpoint=True)
+    with pytest.raises(TypeError, match="accelerated already"):
+        rm.accelerate(rm.accelerate(rvit, execution="wavefront"), compile=True)
+    assert rm.accelerate(rvit) is rvit  # nothing asked: the model itself
+    with pytest.raises(ValueError, match="how a model runs is rm.accelerate's"):
+        rm.create_model("rvit_s", execution="wavefront")
 
 
-def test_unknown_execution_is_refused():
-    with pytest.raises(ValueError, match="execution must be"):
-        rm.create_model("rvit_s", execution="diagonal")
+def test_an_accelerated_model_shares_the_weights_and_the_state_dict():
+    torch.manual_seed(0)
+    plain = rm.create_model("rvit_s")
+    fast = rm.accelerate(plain, execution="wavefront")
+    assert isinstance(fast, rm.RViT) and fast.cfg == plain.cfg
+    assert [p.data_ptr() for p in fast.parameters()] == [p.data_ptr() for p in plain.parameters()]
+    assert fast.state_dict().keys() == plain.state_dict().keys()
+    other = rm.create_model("rvit_s")
+    other.load_state_dict(fast.state_dict(), strict=True)  # into the plain model ...
+    fast.load_state_dict(rm.create_model("rvit_s").state_dict(), strict=True)  # ... and back
+    video = torch.rand(1, 3, 3, 32, 32)
+    torch.testing.assert_close(fast(video), plain(video))  # loading into one loads both
+    torch.testing.assert_close(fast.plain()(video), plain(video))
+    assert type(fast.plain()) is rm.RViT
+
+
+@pytest.mark.parametrize("options", [{"execution": "wavefront"}, {"compile": True},
+                                     {"cuda_graphs": True}, {"frame_checkpoint": True}])
+def test_an_accelerated_model_deep_copies_and_pickles(options):
+    torch.manual_seed(0)
+    fast = rm.accelerate(rm.create_model("rvit_s", dim=16, num_heads=2), **options)
+    video = torch.rand(1, 2, 3, 32, 32)
+    expected = fast(video)
+    for copied in (copy.deepcopy(fast), pickle.loads(pickle.dumps(fast))):
+        assert isinstance(copied, AcceleratedRViT) and copied.options == fast.options
+        torch.testing.assert_close(copied(video), expected)
+        with torch.no_grad():  # the copy runs its own weights, not the original's
+            for p in copied.parameters():
+                p.zero_()
+        assert not torch.allclose(copied(video), expected)
+        torch.testing.assert_close(fast(video), expected)
 
 
 @pytest.mark.parametrize("execution", ["sequential", "wavefront"])
 def test_compiled_step_equals_the_eager_step(execution):
     torch.manual_seed(0)
-    eager = rm.create_model("rvit_s", dim=32, num_heads=2, execution=execution)
-    compiled = twin(eager, compile=True)
+    plain = rm.create_model("rvit_s", dim=32, num_heads=2)
+    eager = twin(plain, execution=execution)
+    compiled = twin(plain, execution=execution, compile=True)
     video, target = torch.rand(2, 3, 3, 32, 32), torch.tensor([0, 5])
     for model in (eager, compiled):
         torch.nn.functional.cross_entropy(model(video), target).backward()
@@ -100,8 +141,8 @@ def test_a_whole_wavefront_model_compiles_into_one_graph():
     # no graph break (fullgraph=True raises at the first), so that on a GPU
     # torch.compile(model, mode="reduce-overhead") can replay a whole training step as CUDA graphs
     torch.manual_seed(0)
-    eager = rm.create_model("rvit_s", dim=16, num_heads=2, execution="wavefront")
-    compiled = twin(eager)
+    eager = twin(rm.create_model("rvit_s", dim=16, num_heads=2), execution="wavefront")
+    compiled = copy.deepcopy(eager)
     video, target = torch.rand(2, 2, 3, 32, 32), torch.tensor([0, 5])
     for model in (eager, torch.compile(compiled, fullgraph=True)):
         torch.nn.functional.cross_entropy(model(video), target).backward()
@@ -115,7 +156,7 @@ def test_cuda_graphs_leave_cpu_and_training_to_the_eager_step():
     graphed = twin(eager, cuda_graphs=True)
     video = torch.rand(2, 3, 3, 32, 32)
     torch.testing.assert_close(graphed(video), eager(video))
-    assert graphed._graphed_gates.graphs == {}
+    assert graphed.graphed_gates.graphs == {}
 
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
@@ -139,13 +180,13 @@ def test_cuda_graphs_equal_the_eager_step(dtype):
         graphed.step(video[:, 1], first)
         for h, k in zip(first, kept):
             torch.testing.assert_close(h, k)
-    assert len(graphed._graphed_gates.graphs) == 1
+    assert len(graphed.graphed_gates.graphs) == 1
 
 
 @needs_cuda
 def test_cuda_graphs_recapture_after_the_weights_move():
     torch.manual_seed(0)
-    model = rm.create_model("rvit_s", cuda_graphs=True).cuda().eval()
+    model = rm.accelerate(rm.create_model("rvit_s"), cuda_graphs=True).cuda().eval()
     video = torch.rand(1, 3, 3, 32, 32, device="cuda")
     with torch.no_grad():
         before = model(video)
@@ -153,6 +194,6 @@ def test_cuda_graphs_recapture_after_the_weights_move():
         torch.testing.assert_close(model(video), before)
         model.load_state_dict({k: v * 0.5 for k, v in model.state_dict().items()})
         after = model(video)  # copied in place: the same graph sees the new values
-        eager = twin(model, cuda_graphs=False).cuda().eval()
+        eager = model.plain().cuda().eval()
         torch.testing.assert_close(after, eager(video))
-    assert len(model._graphed_gates.graphs) == 2
+    assert len(model.graphed_gates.graphs) == 2

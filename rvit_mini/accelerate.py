@@ -1,0 +1,138 @@
+"""How an RViT runs fast, apart from what it computes (models.py).
+
+    fast = rm.accelerate(model, execution="wavefront", compile=True)
+
+`fast` computes what `model` computes (outputs and gradients), faster or in less memory. It
+shares `model`'s parameters: one set of weights, trained through either, and the same state
+dict (keys and tensors), so checkpoints hold the plain model's weights. It deep-copies and
+pickles like any module; the machinery (compiled functions, CUDA graphs) is rebuilt on the copy.
+
+The options, each independent of the others except where said:
+- execution="wavefront": a clip's T x L gate cells run by anti-diagonals, T + L - 1 batched
+  steps instead of T x L (wavefront.py); the whole clip is embedded in one call first.
+- compile=True: torch.compile the per-frame step (sequential) or the wavefront's diagonal.
+- cuda_graphs=True: in inference on CUDA, replay the per-frame step from a CUDA graph
+  (graphs.py); training and CPU tensors take the eager step.
+- frame_checkpoint=True: in training, keep only each frame's inputs for backward and
+  recompute the frame there (torch.utils.checkpoint): activation memory flat in clip length,
+  at the cost of a second forward. Sequential execution only.
+"""
+
+import torch
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from .graphs import GraphedStep
+from .models import RViT, VideoTransformer, truncates
+from .wavefront import Wavefront
+
+EXECUTIONS = ("sequential", "wavefront")
+
+
+def accelerate(model: VideoTransformer, execution: str = "sequential", compile: bool = False,
+               cuda_graphs: bool = False, frame_checkpoint: bool = False) -> VideoTransformer:
+    """A module that computes what `model` computes, sharing its parameters (module docstring).
+
+    With every option at its default, `model` itself. The options are RViT's: a ViT or CViT
+    is one big batch already (torch.compile(model) compiles it).
+    """
+    if execution not in EXECUTIONS:
+        raise ValueError(f"execution must be one of {EXECUTIONS}, got {execution!r}")
+    options = {"execution": execution, "compile": bool(compile), "cuda_graphs": bool(cuda_graphs),
+               "frame_checkpoint": bool(frame_checkpoint)}
+    if isinstance(model, AcceleratedRViT):
+        raise TypeError("this model is accelerated already; accelerate the plain model "
+                        "(fast.plain()) with all the options at once")
+    asked = {k: v for k, v in options.items() if v != DEFAULTS[k]}
+    if not asked:
+        return model
+    if not isinstance(model, RViT):
+        raise ValueError(f"{sorted(asked)} apply to RViT only; a {type(model).__name__} attends "
+                         "over whole frames or clips at once (use torch.compile(model))")
+    if execution == "wavefront" and frame_checkpoint:
+        raise ValueError("frame_checkpoint needs execution='sequential': the wavefront runs "
+                         "several frames at once")
+    return AcceleratedRViT(model, **options)
+
+
+DEFAULTS = {"execution": "sequential", "compile": False, "cuda_graphs": False,
+            "frame_checkpoint": False}
+
+
+class AcceleratedRViT(RViT):
+    """An RViT that shares another's parameters and config and runs them faster (see the
+    module docstring). `options` holds the accelerate() arguments; `plain()` gives a plain RViT
+    over the same parameters."""
+
+    def __init__(self, model: RViT, **options):
+        nn.Module.__init__(self)
+        # the same _parameters, _buffers and _modules dicts: one set of weights for both
+        self.__dict__.update({k: model.__dict__[k] for k in SHARED})
+        self.train(model.training)
+        self.options = options
+        self.build_machinery()
+
+    def build_machinery(self) -> None:
+        """The compiled step, the CUDA graphs and the wavefront: nothing a state dict holds."""
+        self.run_gates = torch.compile(super().gates) if self.options["compile"] else super().gates
+        self.graphed_gates = GraphedStep(self.run_gates, self) if self.options["cuda_graphs"] \
+            else None
+        self.wavefront = Wavefront(self.blocks, self.options["compile"]) \
+            if self.options["execution"] == "wavefront" else None
+
+    # deepcopy and pickle take the weights and the options, and build the machinery anew
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in MACHINERY}
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self.build_machinery()
+
+    def plain(self) -> RViT:
+        """A plain RViT over the same parameters."""
+        model = RViT.__new__(RViT)
+        model.__dict__.update(self.__getstate__())
+        del model.options
+        return model
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.options.items() if v != DEFAULTS[k])
+
+    def gates(self, x: torch.Tensor, state: list[torch.Tensor]):
+        if self.graphed_gates is not None and x.is_cuda and not torch.is_grad_enabled():
+            return self.graphed_gates(x, state)
+        return self.run_gates(x, state)
+
+    def forward_features(self, video: torch.Tensor, state=None) -> torch.Tensor:
+        """video (B, T, C, H, W) -> (B, T, D), as RViT.forward_features.
+
+        The patch embedding does not depend on the hidden state, so the whole clip is embedded
+        in one call before the recurrence."""
+        self.check_video(video)
+        b, t = video.shape[:2]
+        state = self.init_state(b, video.device) if state is None else state
+        tokens = self.embed(video.flatten(0, 1)).unflatten(0, (b, t))  # (B, T, N, D)
+        if self.wavefront is not None:
+            top = self.wavefront(tokens, state, self.cfg.tbptt, self.cfg.fp32_state)
+            return self.pool(top)
+        use_ckpt = self.options["frame_checkpoint"] and torch.is_grad_enabled()
+        feats = []
+        for i in range(t):
+            if truncates(i, self.cfg.tbptt):
+                state = [h.detach() for h in state]
+            feat, state = (self.checkpointed_gates if use_ckpt else self.gates)(tokens[:, i], state)
+            feats.append(feat)
+        return torch.stack(feats, dim=1)
+
+    def checkpointed_gates(self, x: torch.Tensor, state: list[torch.Tensor]):
+        """gates() that keeps only its inputs for backward and recomputes the rest there."""
+        feat, *new_state = checkpoint(self._gates_flat, x, *state, use_reentrant=False)
+        return feat, new_state
+
+    def _gates_flat(self, x, *state):
+        feat, new_state = self.gates(x, list(state))
+        return (feat, *new_state)
+
+
+SHARED = ("_parameters", "_buffers", "_modules", "cfg", "num_tokens")
+MACHINERY = ("run_gates", "graphed_gates", "wavefront")
