@@ -1,6 +1,7 @@
 import hashlib
 import json
 
+import av
 import numpy as np
 import pytest
 import torch
@@ -135,6 +136,107 @@ def test_bad_video_files_give_clear_errors(tmp_path, backend):
     for name in ("truncated.mp4", "garbage.mp4", "empty.mp4"):
         with pytest.raises(ValueError, match=f"{name}"):
             read_video(tmp_path / name, backend=backend)
+
+
+def audio_only(path):
+    """An AAC audio stream and no video, as an .m4a holds."""
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=16000, layout="mono")
+        for i in range(4):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
+                                               layout="mono")
+            frame.sample_rate, frame.pts = 16000, 1024 * i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+def no_frames(path):
+    """A video stream with no frames."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        container.start_encoding()
+    return path
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_files_without_a_video_stream_or_frames_are_named(tmp_path, backend):
+    for path, said in [(audio_only(tmp_path / "song.m4a"), "song.m4a has no video stream"),
+                       (no_frames(tmp_path / "empty.avi"), "empty.avi has no frames")]:
+        for read in (read_video, lambda *a, **k: list(data.iter_frames(*a, **k)), data.count_frames):
+            with pytest.raises(ValueError, match=said):
+                read(path, backend=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_count_frames_decodes_to_the_end(tmp_path, backend):
+    frames = render_clip("jump", 40, 32, 0)
+    assert data.count_frames(write_video(tmp_path / "clip.webm", frames), backend=backend) == 40
+    # the index first (as downloads are), then the frames cut short: it opens, and fails later
+    with av.open(str(tmp_path / "clip.mp4"), "w", options={"movflags": "faststart"}) as container:
+        stream = container.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for frame in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(stream.encode())
+    whole = (tmp_path / "clip.mp4").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(whole[: len(whole) * 2 // 3])
+    with pytest.raises(ValueError, match="cannot decode .*cut.mp4"):
+        data.count_frames(tmp_path / "cut.mp4", backend=backend)
+
+
+class CountingContainer:
+    """A PyAV container whose decoded frames record each to_ndarray call in `converted`."""
+
+    converted = []
+
+    def __init__(self, container):
+        self.container = container
+
+    def __getattr__(self, name):
+        return getattr(self.container, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.container.close()
+
+    def decode(self, *args, **kwargs):
+        for frame in self.container.decode(*args, **kwargs):
+            yield CountingFrame(frame)
+
+
+class CountingFrame:
+    def __init__(self, frame):
+        self.frame = frame
+
+    def to_ndarray(self, **kwargs):
+        CountingContainer.converted.append(self.frame)
+        return self.frame.to_ndarray(**kwargs)
+
+
+def test_pyav_keeps_only_the_frames_it_returns(tmp_path, monkeypatch):
+    # A decoded frame is freed unless it is converted to an array and kept, so the converted
+    # frames are what a read holds: 4 for 4 sampled frames, however long the video (PyAV's
+    # read_video held every frame: 830 MB for a 40 s 640x360 video).
+    for n in (16, 96):
+        path = write_video(tmp_path / f"{n}.mp4", render_clip("wave", n, 32, 0))
+        every = read_video(path, backend="pyav")
+        CountingContainer.converted.clear()
+        with monkeypatch.context() as m:
+            m.setattr(av, "open", lambda *a, _open=av.open, **k: CountingContainer(_open(*a, **k)))
+            video = read_video(path, 4, backend="pyav")
+        assert len(CountingContainer.converted) == 4
+        assert torch.equal(video, every[data.sample_indices(n, 4)])
+
+
+def test_pyav_reads_a_video_that_has_fewer_frames_than_its_container_says(tmp_path, monkeypatch):
+    path = write_video(tmp_path / "clip.mp4", render_clip("jump", 20, 32, 0))
+    every = read_video(path, backend="pyav")
+    monkeypatch.setattr(data.video, "_pyav_frame_count", lambda path: 30)
+    assert torch.equal(read_video(path, 4, backend="pyav"), every[[2, 7, 12, 17]])
 
 
 def test_writing_zero_frames_or_odd_sizes_is_refused(tmp_path):

@@ -22,6 +22,7 @@ from .stick_actions import (
     to_tensor,
 )
 from .video import (
+    count_frames,
     iter_frames,
     read_video,
     resize,
@@ -32,7 +33,7 @@ from .video import (
 
 __all__ = [
     "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "StickActions", "VideoClips", "action_chain",
-    "charades",
+    "charades", "count_frames",
     "jester", "kinetics", "something_something_v2", "video_folder", "composite_clip", "iter_frames",
     "read_video", "render_clip", "resize", "sample_indices", "to_tensor", "video_backend", "write_video",
 ]
