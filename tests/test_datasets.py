@@ -1,14 +1,16 @@
 """Real data sets as they are downloaded: the official annotation files (copied row formats),
-both Kinetics layouts, absent and undecodable videos, exclude lists."""
+both Kinetics layouts, absent and undecodable videos, exclude lists, check-data."""
 
 import json
 import warnings
 
 import pytest
+import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from rvit_mini import data
+from rvit_mini import data, train
+from rvit_mini.cli import main
 from rvit_mini.data import CLASSES, render_clip, write_video
 
 # H.264 / VP9 round trip at 32x32: see test_data.py
@@ -230,3 +232,35 @@ def test_video_folder_takes_common_containers_in_any_case(tmp_path):
     (tmp_path / "sit" / "readme.txt").write_text("x")
     with pytest.raises(ValueError, match="class folders without videos under .*: sit; add"):
         data.video_folder(tmp_path)
+
+
+def test_check_data_counts_and_writes_an_exclude_file(tmp_path, capsys):
+    kinetics_tree(tmp_path, present=[0, 1, 2])
+    bad = tmp_path / "train" / "-x1_Yt-train_000010_000020.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    out = tmp_path / "bad.txt"
+    main(["check-data", "--data", "kinetics", "--root", str(tmp_path), "--workers", "2",
+          "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "train: 4 listed, 3 present, 1 missing, 1 undecodable" in printed
+    assert "val: not checked: annotation file not found" in printed
+    assert out.read_text().splitlines()[1].startswith("train/-x1_Yt-train_000010_000020.mp4\t")
+    with pytest.warns(UserWarning, match="1 of 3 videos are absent"):
+        ds = data.kinetics(tmp_path, "train", exclude=out)
+    assert [p.name[:3] for p, _ in ds.items] == ["-x0", "-x2"]
+
+
+def test_train_on_a_kinetics_copy_with_most_videos_absent(tmp_path):
+    labels = [*KINETICS_LABELS, *(f"class {i}" for i in range(8))]
+    kinetics_tree(tmp_path, present=[0, 1, 2, 3], labels=labels)
+    kinetics_tree(tmp_path, present=[0], labels=labels, split="val")
+    with pytest.warns(UserWarning) as said:
+        main(["train", "--recipe", "mini_vit", "--data", "kinetics", "--root", str(tmp_path),
+              "--out", str(tmp_path / "run"), "--size", "32", "--batch-size", "2",
+              "--max-steps", "2"])
+    absent = [str(w.message) for w in said if "absent" in str(w.message)]
+    assert absent[0].startswith("8 of 12 videos are absent and skipped")
+    assert absent[1].startswith("11 of 12 videos are absent and skipped") and len(absent) == 2
+    checkpoint = train.load_checkpoint(tmp_path / "run" / "last.pt")
+    assert checkpoint["train_state"]["step"] == 2
+    assert torch.isfinite(checkpoint["model"]["head.weight"]).all()

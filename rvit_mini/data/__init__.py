@@ -13,6 +13,7 @@ This package never imports a model.
 """
 
 from .actions import CLASSES, REVERSED_PAIRS
+from .check import check_data, scan, write_exclude
 from .datasets import (
     LOADERS,
     SPLITS,
@@ -47,8 +48,8 @@ from .video import (
 
 __all__ = [
     "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "SPLITS", "StickActions", "VAL_SPLITS",
-    "VideoClips", "action_chain", "charades", "collate", "composite_clip", "count_frames",
+    "VideoClips", "action_chain", "charades", "check_data", "collate", "composite_clip", "count_frames",
     "iter_frames", "jester", "kinetics", "load", "read_exclude", "read_video", "render_clip", "resize",
-    "sample_indices", "something_something_v2", "to_tensor", "video_backend", "video_folder",
-    "write_video",
+    "sample_indices", "scan", "something_something_v2", "to_tensor", "video_backend", "video_folder",
+    "write_exclude", "write_video",
 ]
