@@ -189,19 +189,26 @@ def test_charades_segments_follow_the_videos_that_are_there(tmp_path):
     assert ds.segments == [[("c001", 1.0, 2.0)]] and ds[0][1].tolist() == [0.0, 1.0]
 
 
-def test_jester_classes_follow_the_labels_file_and_test_has_ids_only(tmp_path):
-    labels = ["Swiping Left", "Doing other things", "No gesture"]  # not sorted: the file's order
-    (tmp_path / "jester-v1-labels.csv").write_text("\r\n".join(labels) + "\r\n")
+JESTER_LABELS = ["Swiping Left", "Doing other things", "No gesture"]  # not sorted: the file's order
+
+
+def jester_tree(root):
+    """The Jester files: labels, a validation and a test split, two videos of JPEG frames."""
+    (root / "jester-v1-labels.csv").write_text("\r\n".join(JESTER_LABELS) + "\r\n")
     for i, video_id in enumerate((34870, 56557)):
-        folder = tmp_path / "20bn-jester-v1" / str(video_id)
+        folder = root / "20bn-jester-v1" / str(video_id)
         folder.mkdir(parents=True)
         for k, frame in enumerate(frames(i), 1):
             Image.fromarray(frame).save(folder / f"{k:05d}.jpg", quality=95)
-    (tmp_path / "jester-v1-validation.csv").write_text(
+    (root / "jester-v1-validation.csv").write_text(
         "34870;Doing other things\r\n56557;No gesture\r\n")
-    (tmp_path / "jester-v1-test.csv").write_text("56557\n")
+    (root / "jester-v1-test.csv").write_text("56557\n")
+
+
+def test_jester_classes_follow_the_labels_file_and_test_has_ids_only(tmp_path):
+    jester_tree(tmp_path)
     ds = data.jester(tmp_path, "validation", num_frames=8)
-    assert ds.classes == labels
+    assert ds.classes == JESTER_LABELS
     check_loaded(ds, [(0, "Doing other things"), (1, "No gesture")])
     check_loaded(data.jester(tmp_path, "test", num_frames=8), [(1, None)])
     with pytest.raises(FileNotFoundError, match="annotation file not found: .*jester-v1-train.csv"):
@@ -264,3 +271,21 @@ def test_train_on_a_kinetics_copy_with_most_videos_absent(tmp_path):
     checkpoint = train.load_checkpoint(tmp_path / "run" / "last.pt")
     assert checkpoint["train_state"]["step"] == 2
     assert torch.isfinite(checkpoint["model"]["head.weight"]).all()
+
+
+class Fitted(Exception):
+    pass
+
+
+def test_train_validates_on_the_data_sets_own_split(tmp_path, monkeypatch):
+    jester_tree(tmp_path)
+
+    def fit(model, train_set, val_set, *args, **kwargs):
+        raise Fitted(val_set)
+
+    monkeypatch.setattr(train, "fit", fit)
+    with pytest.raises(Fitted) as fitted:
+        main(["train", "--recipe", "mini_vit", "--data", "jester", "--root", str(tmp_path),
+              "--split", "test", "--out", str(tmp_path / "run")])
+    val_set = fitted.value.args[0]
+    assert [path.name for path, _ in val_set.items] == ["34870", "56557"]  # jester-v1-validation
