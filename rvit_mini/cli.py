@@ -1,4 +1,4 @@
-"""python -m rvit_mini {info,make-data,train,evaluate,stream,checkpoints}: the command line.
+"""python -m rvit_mini {info,make-data,check-data,train,evaluate,stream,checkpoints}: the command line.
 
     python -m rvit_mini train --recipe mini_rvit_s --out runs/rvit_s
     torchrun --nproc_per_node=2 -m rvit_mini train --recipe mini_rvit_s --out runs/rvit_s
@@ -62,9 +62,8 @@ def load_dataset(args, split: str, num_frames: int, size: int):
         return data.StickActions(split, num_frames, size, args.data_seed)
     if args.root is None:
         raise SystemExit(f"--data {args.data} needs --root (the data set's folder)")
-    root = Path(args.root) / split if args.data == "folder" else args.root
-    kwargs = {} if args.data == "folder" else {"split": split}
-    return data.LOADERS[args.data](root, num_frames=num_frames, size=size, **kwargs)
+    return data.load(args.data, args.root, split, num_frames=num_frames, size=size,
+                     exclude=args.exclude)
 
 
 def load_model(name_or_path: str):
@@ -91,7 +90,8 @@ def cmd_train(args) -> None:
                              "(a checkpoint of a ViT of the same width)")
     size = args.size or SCALES[recipe.scale]["img_size"]
     train_set = load_dataset(args, args.split, recipe.num_frames, size)
-    val_set = load_dataset(args, args.val_split, recipe.num_frames, size) if args.val_split else None
+    val_split = data.VAL_SPLITS[args.data] if args.val_split is None else args.val_split
+    val_set = load_dataset(args, val_split, recipe.num_frames, size) if val_split else None
     # what the model computes; options left at their defaults are not passed, so that a model
     # that does not read them (a ViT has no tbptt) is not refused for them
     options = {"fp32_state": args.fp32_state, "tbptt": args.tbptt}
@@ -159,6 +159,21 @@ def cmd_stream(args) -> None:
     print(f"{stream.num_frames} frames; prediction: {classes[probs.argmax()]}")
 
 
+def cmd_check_data(args) -> None:
+    """Decode every video of a downloaded data set: present, missing and undecodable per split."""
+    report, bad = data.check_data(args.data, args.root, args.split and [args.split], args.workers)
+    for split, counts in report.items():
+        if isinstance(counts, str):
+            print(f"{split}: not checked: {counts}")
+            continue
+        print(f"{split}: {counts['listed']} listed, {counts['present']} present, "
+              f"{counts['missing']} missing, {counts['undecodable']} undecodable")
+        if counts["missing"]:
+            print(f"  missing, e.g. {', '.join(counts['first_missing'])}")
+    out = data.write_exclude(args.out or f"exclude-{args.data}.txt", bad, args.root)
+    print(f"wrote the {len(bad)} undecodable videos to {out}; train with --exclude {out}")
+
+
 def cmd_checkpoints(args) -> None:
     """Retrain the shipped StickActions models (about 40 minutes on 2 cores) and write their
     model cards, replacing the shipped files unless --out says elsewhere."""
@@ -206,6 +221,7 @@ def add_data_args(p, default_split: str) -> None:
     p.add_argument("--split", default=default_split)
     p.add_argument("--device", type=device, default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--workers", type=count, default=0, help="DataLoader worker processes")
+    p.add_argument("--exclude", help="a file of videos never to load (check-data writes one)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,11 +241,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=count, default=0)
     p.set_defaults(func=cmd_make_data)
 
+    p = sub.add_parser("check-data", help=cmd_check_data.__doc__)
+    p.add_argument("--data", required=True, choices=list(data.LOADERS))
+    p.add_argument("--root", required=True, help="the data set's folder")
+    p.add_argument("--split", help="default: every split of the data set")
+    p.add_argument("--workers", type=count, default=0, help="decoding processes")
+    p.add_argument("--out", help="the exclude file to write (default: exclude-DATA.txt)")
+    p.set_defaults(func=cmd_check_data)
+
     p = sub.add_parser("train", help=cmd_train.__doc__)
     p.add_argument("--recipe", required=True, choices=sorted(train.RECIPES))
     p.add_argument("--out", required=True, help="run folder: last.pt, log.jsonl, history.png")
     add_data_args(p, "train")
-    p.add_argument("--val-split", default="val", help="evaluated after every epoch; '' for none")
+    p.add_argument("--val-split", help="evaluated after every epoch (default: the data set's "
+                   "validation split); '' for none")
     p.add_argument("--size", type=positive_int, help="frame size (default: the recipe's scale)")
     p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last.pt")
     p.add_argument("--overwrite", action="store_true",

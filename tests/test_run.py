@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 import torch
+from test_train import TINY, params, tiny_data, tiny_model
 from torch.utils.data import Dataset
 
 from rvit_mini import run, train
-from test_train import TINY, params, tiny_data, tiny_model
 
 
 def log(folder):

@@ -1,17 +1,32 @@
 """Data: StickActions (synthetic, seeded), video files, and loaders for real data sets.
 
+Real data sets as downloaded miss videos and hold a few that do not decode. The loaders drop the
+absent ones when they are built (one warning) and skip those listed in `exclude=` (the file
+`python -m rvit_mini check-data` writes); a video that fails to decode during training is None
+(a warning naming the file), so load with
+
+    DataLoader(clips, batch_size, collate_fn=rvit_mini.data.collate)
+
+and skip a batch that comes back None (every item in it failed).
+
 This package never imports a model.
 """
 
 from .actions import CLASSES, REVERSED_PAIRS
+from .check import check_data, scan, write_exclude
 from .datasets import (
-                       LOADERS,
-                       VideoClips,
-                       charades,
-                       jester,
-                       kinetics,
-                       something_something_v2,
-                       video_folder,
+    LOADERS,
+    SPLITS,
+    VAL_SPLITS,
+    VideoClips,
+    charades,
+    collate,
+    jester,
+    kinetics,
+    load,
+    read_exclude,
+    something_something_v2,
+    video_folder,
 )
 from .stick_actions import (
     COMPOSITES,
@@ -22,6 +37,7 @@ from .stick_actions import (
     to_tensor,
 )
 from .video import (
+    count_frames,
     iter_frames,
     read_video,
     resize,
@@ -31,8 +47,9 @@ from .video import (
 )
 
 __all__ = [
-    "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "StickActions", "VideoClips", "action_chain",
-    "charades",
-    "jester", "kinetics", "something_something_v2", "video_folder", "composite_clip", "iter_frames",
-    "read_video", "render_clip", "resize", "sample_indices", "to_tensor", "video_backend", "write_video",
+    "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "SPLITS", "StickActions", "VAL_SPLITS",
+    "VideoClips", "action_chain", "charades", "check_data", "collate", "composite_clip", "count_frames",
+    "iter_frames", "jester", "kinetics", "load", "read_exclude", "read_video", "render_clip", "resize",
+    "sample_indices", "scan", "something_something_v2", "to_tensor", "video_backend", "video_folder",
+    "write_exclude", "write_video",
 ]

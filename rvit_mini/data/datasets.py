@@ -1,30 +1,98 @@
-"""Loaders for real data sets in their own formats; each item is (video (T, 3, H, W), target).
+"""Loaders for real data sets as they are downloaded; each item is (video (T, 3, H, W), target).
 
-The layouts each expects are in the README (Data sets). All share `VideoClips`: a list of
-(source, target) and a reader that samples `num_frames` frames by the rule in video.py.
+The layouts each reads are in the README (Data). Every loader:
+- reads annotation files by column name where they have a header; extra columns, quoted fields,
+  CRLF line endings and a UTF-8 BOM are fine;
+- gives entries without a label (test splits) the target -1: they are for inference only;
+- returns a `VideoClips`, which drops the entries whose video is absent (`missing="skip"`, one
+  warning) or refuses them (`missing="error"`), never meets those in `exclude` (ids or paths, or
+  the file `python -m rvit_mini check-data` writes), and turns a video that cannot be decoded
+  into None (`on_error="skip"`, a warning per file): load batches with `collate_fn=collate`,
+  which drops those items, and skip a batch that comes back None.
 """
 
 import csv
 import json
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, default_collate
 
 from .stick_actions import to_tensor
 from .video import read_video, resize, sample_indices
 
-VIDEO_SUFFIXES = (".mp4", ".webm", ".avi", ".mkv")
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
+
+
+def _some(paths: list, n: int = 3) -> str:
+    """The first n paths, and how many more."""
+    more = f" and {len(paths) - n} more" if len(paths) > n else ""
+    return ", ".join(str(p) for p in paths[:n]) + more
+
+
+def _choice(name: str, value: str, choices: tuple) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+
+
+def read_exclude(exclude) -> set:
+    """exclude= -> a set of ids / paths. A str or path is a file with one id or path per line (text
+    after a tab and lines starting with '#' are ignored: check-data's format); else an iterable."""
+    if exclude is None:
+        return set()
+    if isinstance(exclude, (str, os.PathLike)):
+        path = Path(exclude)
+        if not path.is_file():
+            raise FileNotFoundError(f"exclude file not found: {path} (give the file check-data "
+                                    "wrote, or a list of ids)")
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        return {line.split("\t")[0].strip() for line in lines
+                if line.strip() and not line.startswith("#")}
+    return {Path(entry).as_posix() for entry in exclude}
+
+
+def _names(path: Path) -> set:
+    """What a path answers to in exclude=: its id (the name without suffix) and every tail of
+    the path (name, parent/name, ..., the whole path)."""
+    parts = path.as_posix().split("/")
+    return {path.stem, *("/".join(parts[i:]) for i in range(len(parts)))}
 
 
 class VideoClips(Dataset):
-    """Items (source, target) read by `read(source, num_frames, sampling, stride)`."""
+    """Items (path, target) read by `read(path, num_frames, sampling, stride)`.
+
+    missing: "skip" drops the items whose path is absent, with one warning giving how many and
+        the first few; "error" raises a ValueError listing them. Nothing present raises either way.
+    exclude: ids or paths never to load, or a file of them (see `read_exclude`).
+    on_error: "skip": an item that cannot be read is None (warned once per file; `collate` drops
+        it); "raise": the error propagates.
+    """
 
     def __init__(self, items: list, classes: list, num_frames: int = 16, sampling="uniform",
-                 stride: int = 1, size: int | None = None, read=read_video):
-        self.items, self.classes = items, classes
+                 stride: int = 1, size: int | None = None, read=read_video, missing="skip",
+                 exclude=None, on_error="skip"):
+        _choice("missing", missing, ("skip", "error"))
+        _choice("on_error", on_error, ("skip", "raise"))
+        excluded, listed = read_exclude(exclude), len(items)
+        if excluded:
+            items = [item for item in items if not excluded & _names(Path(item[0]))]
+        present = [Path(path).exists() for path, _ in items]
+        self.missing = [path for (path, _), here in zip(items, present) if not here]
+        self.items = [item for item, here in zip(items, present) if here]
+        if not self.items:
+            raise ValueError(f"no videos left of {listed} listed: {listed - len(items)} excluded, "
+                             f"{len(self.missing)} absent ({_some(self.missing)}); is the data "
+                             "set's folder right?")
+        if self.missing:
+            said = f"{len(self.missing)} of {len(items)} videos are absent"
+            if missing == "error":
+                raise ValueError(f"{said}: {_some(self.missing, 10)}; missing='skip' drops them")
+            warnings.warn(f"{said} and skipped: {_some(self.missing)}", stacklevel=3)
+        self.classes, self.on_error, self._warned = classes, on_error, set()
         self.num_frames, self.sampling, self.stride, self.size, self.read = (
             num_frames, sampling, stride, size, read)
 
@@ -32,9 +100,25 @@ class VideoClips(Dataset):
         return len(self.items)
 
     def __getitem__(self, index: int):
-        source, target = self.items[index]
-        video = self.read(source, self.num_frames, self.sampling, self.stride)
+        path, target = self.items[index]
+        try:
+            video = self.read(path, self.num_frames, self.sampling, self.stride)
+        except (ValueError, OSError) as err:
+            if self.on_error == "raise":
+                raise
+            if path not in self._warned:
+                self._warned.add(path)
+                warnings.warn(f"skipped: {err}", stacklevel=2)
+            return None
         return (video if self.size is None else resize(video, self.size)), target
+
+
+def collate(batch: list):
+    """DataLoader collate_fn: `default_collate` of the items that are not None (videos that could
+    not be read, see VideoClips' on_error) -> (video (B, T, 3, H, W), target (B, ...)), or None
+    when none is left: skip that batch."""
+    batch = [item for item in batch if item is not None]
+    return default_collate(batch) if batch else None
 
 
 def _label_index(classes: list, label: str, where: str) -> int:
@@ -45,31 +129,64 @@ def _label_index(classes: list, label: str, where: str) -> int:
                          f"such as {classes[:3]}") from None
 
 
-def _read_csv(path: Path, header: list | None, delimiter=",") -> list:
-    """Rows of a CSV file; with `header`, the first row must be exactly that."""
-    if not path.is_file():
-        raise FileNotFoundError(f"annotation file not found: {path}")
-    with open(path, newline="") as f:
-        rows = [r for r in csv.reader(f, delimiter=delimiter) if r]
-    if header is not None:
-        if not rows or rows[0] != header:
-            got = rows[0] if rows else "an empty file"
-            raise ValueError(f"{path}: expected the header {','.join(header)}, got {got}")
-        rows = rows[1:]
-    return rows
+def _find(root: Path, names: list, what: str) -> Path:
+    """The first root/name that exists; FileNotFoundError saying where it looked."""
+    for name in names:
+        if (root / name).exists():
+            return root / name
+    raise FileNotFoundError(f"{what} not found: looked for {' or '.join(names)} under {root}")
+
+
+def _read_rows(path: Path, delimiter=",") -> list:
+    """The non-empty rows of a CSV file without a header, fields stripped."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return [[field.strip() for field in row] for row in csv.reader(f, delimiter=delimiter)
+                if any(field.strip() for field in row)]
+
+
+def _read_table(path: Path, required: tuple) -> list:
+    """The rows of a CSV file with a header -> dicts by column name; other columns are kept."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        header = reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
+        lacking = [name for name in required if name not in header]
+        if lacking:
+            raise ValueError(f"{path}: expected the columns {','.join(required)}; its header is "
+                             f"{','.join(header) or 'empty'}")
+        return [row for row in reader if any(v and v.strip() for v in row.values())]
+
+
+def _read_lines(path: Path) -> list:
+    return [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()
+            if line.strip()]
+
+
+def _is_video(path: Path) -> bool:
+    return path.suffix.lower() in VIDEO_SUFFIXES
 
 
 def video_folder(root, **kwargs) -> VideoClips:
-    """root/<class>/<video>.mp4: one folder per class, classes sorted by name."""
+    """root/<class>/<video>: one folder per class, classes sorted by name; videos by suffix, in
+    any case (VIDEO_SUFFIXES); other files are skipped with a warning, a class without videos is
+    refused (its index would shift every class after it)."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"data set folder not found: {root}")
-    classes = sorted(d.name for d in root.iterdir() if d.is_dir())
-    items = [(p, i) for i, c in enumerate(classes) for p in sorted((root / c).iterdir())
-             if p.suffix in VIDEO_SUFFIXES]
-    if not items:
-        raise ValueError(f"no videos ({', '.join(VIDEO_SUFFIXES)}) under {root}/<class>/")
-    return VideoClips(items, classes, **kwargs)
+    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    entries = {d: sorted(p for p in d.iterdir() if not p.name.startswith(".")) for d in folders}
+    videos = {d: [p for p in entries[d] if _is_video(p)] for d in folders}
+    if not any(videos.values()):
+        raise ValueError(f"no videos ({' '.join(VIDEO_SUFFIXES)}) under {root}/<class>/")
+    empty = [d.name for d in folders if not videos[d]]
+    if empty:
+        raise ValueError(f"class folders without videos under {root}: {', '.join(empty)}; add "
+                         "videos or remove the folders")
+    skipped = [p for d in folders for p in entries[d] if not _is_video(p)]
+    if skipped:
+        warnings.warn(f"skipped {len(skipped)} files that are not videos "
+                      f"({' '.join(VIDEO_SUFFIXES)}): {_some(skipped)}", stacklevel=2)
+    items = [(p, i) for i, d in enumerate(folders) for p in videos[d]]
+    return VideoClips(items, [d.name for d in folders], **kwargs)
 
 
 def read_jpeg_folder(folder: Path, num_frames, sampling="uniform", stride=1) -> torch.Tensor:
@@ -84,57 +201,75 @@ def read_jpeg_folder(folder: Path, num_frames, sampling="uniform", stride=1) -> 
 
 
 def jester(root, split: str = "train", **kwargs) -> VideoClips:
-    """20BN-Jester: jester-v1-labels.csv, jester-v1-{train,validation}.csv (`id;label`, no
-    header), frames in 20bn-jester-v1/<id>/00001.jpg ..."""
+    """20BN-Jester: jester-v1-labels.csv (one label per line; class i is line i of this file, so
+    keep the file that came with the data), jester-v1-{train,validation,test}.csv (`id;label`, no
+    header; test: `id` only -> target -1), frames in 20bn-jester-v1/<id>/00001.jpg ..."""
     root = Path(root)
-    labels_file = root / "jester-v1-labels.csv"
-    classes = [r[0] for r in _read_csv(labels_file, None)]
-    split_file = root / f"jester-v1-{split}.csv"
+    classes = _read_lines(_find(root, ["jester-v1-labels.csv"], "annotation file"))
+    split_file = _find(root, [f"jester-v1-{split}.csv"], "annotation file")
     items = []
-    for n, row in enumerate(_read_csv(split_file, None, delimiter=";"), start=1):
-        if len(row) != 2:
-            raise ValueError(f"{split_file}:{n}: expected 'id;label', got {';'.join(row)!r}")
+    for n, row in enumerate(_read_rows(split_file, delimiter=";"), start=1):
+        if len(row) > 2:
+            raise ValueError(f"{split_file}:{n}: expected 'id;label' or 'id', got {';'.join(row)!r}")
+        label = row[1] if len(row) == 2 else ""
         items.append((root / "20bn-jester-v1" / row[0],
-                      _label_index(classes, row[1], f"{split_file}:{n}")))
+                      _label_index(classes, label, f"{split_file}:{n}") if label else -1))
     return VideoClips(items, classes, read=read_jpeg_folder, **kwargs)
 
 
+def _ssv2_file(root: Path, name: str) -> Path:
+    """labels/<name>.json or the original something-something-v2-<name>.json, in root/labels or root."""
+    names = [f"{folder}{prefix}{name}.json" for folder in ("labels/", "")
+             for prefix in ("", "something-something-v2-")]
+    return _find(root, names, "annotation file")
+
+
 def something_something_v2(root, split: str = "train", **kwargs) -> VideoClips:
-    """Something-Something-V2: labels/labels.json ({template: "index"}), labels/{train,
-    validation}.json ([{id, label, template, placeholders}]), videos 20bn-something-something-v2/
-    <id>.webm. The class is the template without brackets."""
+    """Something-Something-V2: labels.json ({template: "index"}), {train,validation,test}.json
+    ([{id, label, template, placeholders}]; test: [{id}] -> target -1), named so or
+    something-something-v2-<name>.json, in root/labels or root; videos
+    20bn-something-something-v2/<id>.webm. The class is the template without brackets."""
     root = Path(root)
-    names = json.loads((root / "labels" / "labels.json").read_text())
+    names = json.loads(_ssv2_file(root, "labels").read_text(encoding="utf-8-sig"))
     classes = sorted(names, key=lambda k: int(names[k]))
-    split_file = root / "labels" / f"{split}.json"
+    split_file = _ssv2_file(root, split)
     items = []
-    for n, entry in enumerate(json.loads(split_file.read_text())):
-        template = entry["template"].replace("[", "").replace("]", "")
+    for n, entry in enumerate(json.loads(split_file.read_text(encoding="utf-8-sig"))):
+        template = entry.get("template", "").replace("[", "").replace("]", "")
         items.append((root / "20bn-something-something-v2" / f"{entry['id']}.webm",
-                      _label_index(classes, template, f"{split_file} entry {n}")))
+                      _label_index(classes, template, f"{split_file} entry {n}") if template else -1))
     return VideoClips(items, classes, **kwargs)
 
 
-KINETICS_HEADER = ["label", "youtube_id", "time_start", "time_end", "split"]
+def _kinetics_videos(folder: Path) -> dict:
+    """{name without suffix: path} of the videos in folder and in its class subfolders."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"video folder not found: {folder} (expected <id>_<start>_<end>"
+                                ".mp4 files in it, or in one subfolder per class)")
+    subfolders = sorted(d for d in folder.iterdir() if d.is_dir())
+    return {p.stem: p for d in [*subfolders, folder] for p in d.iterdir() if _is_video(p)}
 
 
 def kinetics(root, split: str = "train", classes: list | None = None, **kwargs) -> VideoClips:
-    """Kinetics-400: annotations/{split}.csv (label,youtube_id,time_start,time_end,split), videos
-    {split}/<youtube_id>_<start:06d>_<end:06d>.mp4. Classes: sorted labels of the train CSV."""
+    """Kinetics-400: annotations/{split}.csv (columns by name: label, youtube_id, time_start,
+    time_end; others such as split and is_cc are ignored; no or an empty label -> target -1),
+    videos <split>/<youtube_id>_<start:06d>_<end:06d>.mp4 or <split>/<class>/<same name>.
+    Classes: sorted labels of annotations/train.csv unless given."""
     root = Path(root)
     if classes is None:
-        train = _read_csv(root / "annotations" / "train.csv", KINETICS_HEADER)
-        classes = sorted({r[0] for r in train})
-    split_file = root / "annotations" / f"{split}.csv"
+        train = _read_table(_find(root, ["annotations/train.csv"], "annotation file"), ("label",))
+        classes = sorted({row["label"] for row in train if row["label"]})
+    split_file = _find(root, [f"annotations/{split}.csv"], "annotation file")
+    rows = _read_table(split_file, ("youtube_id", "time_start", "time_end"))
+    videos = _kinetics_videos(root / split)
     items = []
-    for n, (label, yid, start, end, _) in enumerate(_read_csv(split_file, KINETICS_HEADER), 2):
-        name = f"{yid}_{int(float(start)):06d}_{int(float(end)):06d}.mp4"
-        items.append((root / split / name, _label_index(classes, label, f"{split_file}:{n}")))
+    for n, row in enumerate(rows, start=2):
+        name = f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_" \
+               f"{int(float(row['time_end'])):06d}"
+        label = row.get("label") or ""
+        items.append((videos.get(name, root / split / f"{name}.mp4"),
+                      _label_index(classes, label, f"{split_file}:{n}") if label else -1))
     return VideoClips(items, classes, **kwargs)
-
-
-CHARADES_HEADER = ["id", "subject", "scene", "quality", "relevance", "verified", "script",
-                   "objects", "descriptions", "actions", "length"]
 
 
 def charades_segments(actions: str) -> list:
@@ -144,24 +279,37 @@ def charades_segments(actions: str) -> list:
 
 def charades(root, split: str = "train", **kwargs) -> VideoClips:
     """Charades: Charades_v1_classes.txt ('c000 Holding some clothes'), Charades_v1_{train,test}
-    .csv, videos Charades_v1_480/<id>.mp4. Target: multi-hot (157,) float of the actions present
-    (for mAP); the segments are in `.segments`."""
+    .csv (columns by name: id, actions; an empty actions field is a video without actions),
+    videos Charades_v1_480/<id>.mp4 or, at the original resolution, Charades_v1/<id>.mp4.
+    Target: multi-hot (157,) float of the actions present (for mAP); segments in `.segments`."""
     root = Path(root)
-    lines = (root / "Charades_v1_classes.txt").read_text().splitlines()
-    codes = [line.split(" ", 1)[0] for line in lines if line.strip()]
-    split_file = root / f"Charades_v1_{split}.csv"
-    items, segments = [], []
-    for n, row in enumerate(_read_csv(split_file, CHARADES_HEADER), start=2):
-        segs = charades_segments(row[9])
+    lines = _read_lines(_find(root, ["Charades_v1_classes.txt"], "class list"))
+    codes = [line.split(" ", 1)[0] for line in lines]
+    split_file = _find(root, [f"Charades_v1_{split}.csv"], "annotation file")
+    videos = _find(root, ["Charades_v1_480", "Charades_v1"], "video folder")
+    items, segments = [], {}
+    for n, row in enumerate(_read_table(split_file, ("id", "actions")), start=2):
+        segments[row["id"]] = charades_segments(row["actions"] or "")
         target = torch.zeros(len(codes))
-        for code, _, _ in segs:
+        for code, _, _ in segments[row["id"]]:
             target[_label_index(codes, code, f"{split_file}:{n}")] = 1
-        items.append((root / "Charades_v1_480" / f"{row[0]}.mp4", target))
-        segments.append(segs)
-    clips = VideoClips(items, [line.split(" ", 1)[1] for line in lines if line.strip()], **kwargs)
-    clips.segments = segments
+        items.append((videos / f"{row['id']}.mp4", target))
+    clips = VideoClips(items, [line.split(" ", 1)[1] for line in lines], **kwargs)
+    clips.segments = [segments[path.stem] for path, _ in clips.items]
     return clips
 
 
 LOADERS = {"folder": video_folder, "jester": jester, "ssv2": something_something_v2,
            "kinetics": kinetics, "charades": charades}
+SPLITS = {"folder": ("train", "val", "test"), "jester": ("train", "validation", "test"),
+          "ssv2": ("train", "validation", "test"), "kinetics": ("train", "val", "test"),
+          "charades": ("train", "test")}
+VAL_SPLITS = {"stick_actions": "val", "folder": "val", "jester": "validation",
+              "ssv2": "validation", "kinetics": "val", "charades": "test"}
+
+
+def load(name: str, root, split: str, **kwargs) -> VideoClips:
+    """LOADERS[name] on one split; 'folder' reads root/<split>/<class>/<video>."""
+    if name == "folder":
+        return video_folder(Path(root) / split, **kwargs)
+    return LOADERS[name](root, split, **kwargs)

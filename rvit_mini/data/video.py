@@ -1,5 +1,9 @@
 """Video files in and out: decord where it is installed (Linux x86_64), PyAV everywhere else.
 
+PyAV decodes a file front to back and keeps only the frames it returns, so reading T frames
+costs T frames of memory whatever the video's length. Files that are not videos, or have no
+video stream or no frames, raise a ValueError naming the file.
+
 Frame sampling (`sample_indices`), the rule for every reader here:
 - "uniform": cut the video into T equal segments and take each segment's middle frame (TSN,
   the paper's clips). A video shorter than T frames repeats frames (nearest frame).
@@ -103,34 +107,90 @@ def _check_exists(path: Path) -> None:
 
 
 def _decode_error(path, err) -> ValueError:
-    return ValueError(f"cannot decode {path}: {err} (is the file truncated or not a video?)")
+    reason = str(err).strip().splitlines()[0]  # decord's messages go on with a C++ trace
+    return ValueError(f"cannot decode {path}: {reason} (is the file truncated or not a video?)")
+
+
+def _open_pyav(path: Path):
+    """-> (an open PyAV container, its first video stream); ValueError naming the file if none."""
+    try:
+        container = av.open(str(path))
+    except av.error.FFmpegError as err:
+        raise _decode_error(path, err) from err
+    if not container.streams.video:
+        container.close()
+        raise ValueError(f"{path} has no video stream (an audio-only file?)")
+    return container, container.streams.video[0]
+
+
+def _pyav_frames(path: Path) -> Iterator[av.VideoFrame]:
+    """Decode the first video stream frame by frame; nothing is kept."""
+    container, stream = _open_pyav(path)
+    with container:
+        try:
+            yield from container.decode(stream)
+        except av.error.FFmpegError as err:
+            raise _decode_error(path, err) from err
+
+
+def _pyav_frame_count(path: Path) -> int:
+    """The container's frame count where it records one (mp4), else its video packets (webm)."""
+    container, stream = _open_pyav(path)
+    with container:
+        try:
+            return stream.frames or sum(1 for packet in container.demux(stream) if packet.size)
+        except av.error.FFmpegError as err:
+            raise _decode_error(path, err) from err
+
+
+def _pyav_keep(path: Path, wanted: np.ndarray) -> tuple[dict, int]:
+    """Decode up to the last wanted frame, converting only the wanted ones -> ({index: (H, W, 3)
+    uint8}, number of frames decoded). Memory: the wanted frames, whatever the video's length."""
+    kept, keep, last, n = {}, set(wanted.tolist()), int(wanted.max()), 0
+    for n, frame in enumerate(_pyav_frames(path), start=1):
+        if n - 1 in keep:
+            kept[n - 1] = frame.to_ndarray(format="rgb24")
+        if n > last:
+            break
+    return kept, n
+
+
+def _frame_indices(path, total, num_frames, sampling, stride) -> np.ndarray:
+    if total == 0:
+        raise ValueError(f"{path} has no frames")
+    return sample_indices(total, num_frames, sampling, stride)
 
 
 def _read_pyav(path: Path, num_frames, sampling, stride) -> np.ndarray:
-    try:
-        with av.open(str(path)) as container:
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    except (av.error.FFmpegError, IndexError) as err:
-        raise _decode_error(path, err) from err
-    if not frames:
-        raise ValueError(f"{path} has no frames")
-    return np.stack([frames[i] for i in sample_indices(len(frames), num_frames, sampling, stride)])
+    wanted = _frame_indices(path, _pyav_frame_count(path), num_frames, sampling, stride)
+    kept, decoded = _pyav_keep(path, wanted)
+    if len(kept) < len(np.unique(wanted)):  # the container counted more frames than there are
+        wanted = _frame_indices(path, decoded, num_frames, sampling, stride)
+        kept, _ = _pyav_keep(path, wanted)
+    return np.stack([kept[i] for i in wanted.tolist()])
 
 
 def _open_decord(path: Path):
     import decord
 
     try:
-        return decord.VideoReader(str(path), ctx=decord.cpu(0))
-    except Exception as err:  # decord raises its own DECORDError for every failure
+        reader = decord.VideoReader(str(path), ctx=decord.cpu(0))
+    except Exception as err:  # decord raises its own DECORDError for every failure; PyAV says why
+        if _pyav_frame_count(path) == 0:
+            raise ValueError(f"{path} has no frames") from err
         raise _decode_error(path, err) from err
+    if len(reader) == 0:
+        raise ValueError(f"{path} has no frames")
+    return reader
 
 
 def _read_decord(path: Path, num_frames, sampling, stride) -> np.ndarray:
     reader = _open_decord(path)
-    if len(reader) == 0:
-        raise ValueError(f"{path} has no frames")
-    return reader.get_batch(sample_indices(len(reader), num_frames, sampling, stride)).asnumpy()
+    wanted = sample_indices(len(reader), num_frames, sampling, stride)
+    try:
+        return reader.get_batch(wanted).asnumpy()
+    except Exception as err:  # a file that opens can still be cut short
+        raise _decode_error(path, err) from err
 
 
 def read_video(path, num_frames: int | None = None, sampling: str = "uniform", stride: int = 1,
@@ -152,9 +212,26 @@ def iter_frames(path, backend: str | None = None) -> Iterator[torch.Tensor]:
         for i in range(len(reader)):
             yield to_tensor(reader[i].asnumpy()[None])[0]
         return
-    try:
-        with av.open(str(path)) as container:
-            for frame in container.decode(video=0):
-                yield to_tensor(frame.to_ndarray(format="rgb24")[None])[0]
-    except av.error.FFmpegError as err:
-        raise _decode_error(path, err) from err
+    empty = True
+    for frame in _pyav_frames(path):
+        empty = False
+        yield to_tensor(frame.to_ndarray(format="rgb24")[None])[0]
+    if empty:
+        raise ValueError(f"{path} has no frames")
+
+
+def count_frames(path, backend: str | None = None) -> int:
+    """Decode every frame of a video, keeping none -> the number of frames; ValueError if it cannot."""
+    path = Path(path)
+    _check_exists(path)
+    if (backend or video_backend()) == "decord":
+        reader = _open_decord(path)
+        try:
+            reader.skip_frames(len(reader))
+        except Exception as err:
+            raise _decode_error(path, err) from err
+        return len(reader)
+    n = sum(1 for _ in _pyav_frames(path))
+    if n == 0:
+        raise ValueError(f"{path} has no frames")
+    return n
