@@ -30,7 +30,8 @@ def main() -> None:
     target = torch.zeros(2, dtype=torch.long, device="cuda")
     step_time = {}
     for ckpt in (False, True):
-        model = rm.create_model("rvit_xl", scale="paper", frame_checkpoint=ckpt).cuda()
+        model = rm.accelerate(rm.create_model("rvit_xl", scale="paper"),
+                              frame_checkpoint=ckpt).cuda()
         step = training_step(model, video, target)
         step_time[ckpt] = seconds(step, 5, torch.cuda.synchronize)
         torch.cuda.reset_peak_memory_stats()

@@ -22,7 +22,7 @@ import rvit_mini as rm  # noqa: E402
 from rvit_mini.memory import GiB, estimate_peak, measure_peak  # noqa: E402
 
 SHAPE = (3, 224, 224)
-# label -> (model, config overrides, estimate_peak options)
+# label -> (model, rm.accelerate options, estimate_peak options)
 BF16_WEIGHTS = {"weights_dtype": torch.bfloat16}
 INFERENCE = {  # batch 8; fp32 weights under bf16 autocast, or weights stored in bf16
     "CViT (joint)": ("cvit", {}, {}),
@@ -43,16 +43,16 @@ TRAINING = {  # batch 2
 def peaks(runs: dict, lengths, batch: int, train: bool, measure: bool) -> dict:
     """{label: {"estimated": [GiB per T], "measured": [...]}}."""
     out = {}
-    for label, (name, overrides, options) in runs.items():
+    for label, (name, run_options, options) in runs.items():
         row = {"estimated": [], "measured": []}
         for t in lengths:
-            cfg = dict(num_frames=max(t, 32), **overrides)
+            cfg = {"num_frames": max(t, 32)} if name.startswith("cvit") else {}
             with torch.device("meta"):
-                model = rm.create_model(name, scale="paper", **cfg)
+                model = rm.accelerate(rm.create_model(name, scale="paper", **cfg), **run_options)
             args = ((batch, t, *SHAPE), train, torch.bfloat16)
             row["estimated"].append(estimate_peak(model, *args, **options) / GiB)
             if measure:
-                model = rm.create_model(name, scale="paper", **cfg)
+                model = rm.accelerate(rm.create_model(name, scale="paper", **cfg), **run_options)
                 row["measured"].append(measure_peak(model, *args, **options) / GiB)
             print(f"{label:<30} T={t:<4} " + "  ".join(
                 f"{k} {v[-1]:6.2f} GiB" for k, v in row.items() if v), flush=True)
@@ -63,7 +63,7 @@ def peaks(runs: dict, lengths, batch: int, train: bool, measure: bool) -> dict:
 def step_seconds(frame_checkpoint: bool, repeats: int = 5) -> float:
     """Median seconds of one training step of the mini RViT, batch 8, 32 frames, on this machine."""
     torch.manual_seed(0)
-    model = rm.create_model("rvit", num_frames=32, frame_checkpoint=frame_checkpoint)
+    model = rm.accelerate(rm.create_model("rvit"), frame_checkpoint=frame_checkpoint)
     video, target = torch.rand(8, 32, 3, 32, 32), torch.randint(0, 9, (8,))
     return seconds(lambda: F.cross_entropy(model(video), target).backward(), repeats)
 

@@ -22,7 +22,7 @@ from common import RESULTS, machine, save, seconds_each  # noqa: E402
 
 import rvit_mini as rm  # noqa: E402
 
-# label -> (model, config overrides, modes); CUDA graphs replay the step in inference only
+# label -> (model, rm.accelerate options, modes); CUDA graphs replay the step in inference only
 VIDEO_MODELS = {
     "RViT-XL, sequential": ("rvit_xl", {}, ("train", "inference")),
     "RViT-XL, wavefront": ("rvit_xl", {"execution": "wavefront"}, ("train", "inference")),
@@ -95,10 +95,13 @@ def main() -> None:
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     torch.manual_seed(0)
     variants = {**VIDEO_MODELS, **(WHOLE_CLIP if args.whole_clip else {})}
-    models = {label: rm.create_model(name, scale=args.scale, num_frames=max(args.lengths),
-                                     **overrides).to(device)
-              for label, (name, overrides, _) in variants.items()
-              if device.type == "cuda" or not overrides.get("cuda_graphs")}
+    def video_model(name, options):
+        clip = {"num_frames": max(args.lengths)} if name.startswith("cvit") else {}
+        return rm.accelerate(rm.create_model(name, scale=args.scale, **clip), **options)
+
+    models = {label: video_model(name, options).to(device)
+              for label, (name, options, _) in variants.items()
+              if device.type == "cuda" or not options.get("cuda_graphs")}
     for label in WHOLE_CLIP.keys() & models.keys():
         models[label] = torch.compile(models[label], fullgraph=True,
                                       mode="reduce-overhead" if device.type == "cuda" else None)

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from rvit_mini import train
+from rvit_mini import run
 from rvit_mini.cli import main
 from rvit_mini.data import CLASSES
 
@@ -30,9 +30,9 @@ def test_train_evaluate_stream(folder, tmp_path, capsys):
           "--val-split", "", "--out", str(out), "--batch-size", "4", "--max-steps", "2",
           "--tbptt", "4", "--execution", "wavefront"])
     assert (out / "history.png").is_file()
-    model = train.model_from_checkpoint(out / "last.pt")
-    assert (model.cfg.num_classes, model.cfg.tbptt, model.cfg.execution) == \
-        (len(CLASSES), 4, "wavefront")
+    model = run.model_from_checkpoint(out / "last.pt")  # how it ran is not part of the model
+    assert (type(model).__name__, model.cfg.num_classes, model.cfg.tbptt) == \
+        ("RViT", len(CLASSES), 4)
 
     main(["evaluate", str(out / "last.pt"), "--data", "folder", "--root", str(folder),
           "--split", "train", "--json", str(tmp_path / "m.json")])
@@ -65,8 +65,66 @@ def test_resume_continues_the_same_run(folder, tmp_path):
     args = ["train", "--recipe", "mini_rvit_scratch", "--data", "folder", "--root", str(folder),
             "--val-split", "", "--batch-size", "4", "--out", str(tmp_path / "run")]
     main([*args, "--max-steps", "1"])
-    first = train.load_checkpoint(tmp_path / "run" / "last.pt")
+    first = run.load_checkpoint(tmp_path / "run" / "last.pt")
     main([*args, "--max-steps", "2", "--resume"])
-    second = train.load_checkpoint(tmp_path / "run" / "last.pt")
+    second = run.load_checkpoint(tmp_path / "run" / "last.pt")
     assert (first["train_state"]["step"], second["train_state"]["step"]) == (1, 2)
     assert not torch.equal(first["model"]["head.weight"], second["model"]["head.weight"])
+
+
+def train_args(folder, out, *extra):
+    return ["train", "--recipe", "mini_rvit_scratch", "--data", "folder", "--root", str(folder),
+            "--val-split", "", "--batch-size", "4", "--out", str(out), *extra]
+
+
+def test_the_same_seed_gives_the_same_run(folder, tmp_path):
+    for name in ("a", "b"):
+        main(train_args(folder, tmp_path / name, "--max-steps", "1", "--seed", "3"))
+    a, b = (run.load_checkpoint(tmp_path / n / "last.pt")["model"] for n in ("a", "b"))
+    assert all(torch.equal(a[k], b[k]) for k in a)  # W_h too: the seed comes before the model
+
+
+def test_a_run_is_not_overwritten_and_resume_needs_a_checkpoint(folder, tmp_path, capsys):
+    main(train_args(folder, tmp_path / "run", "--max-steps", "1"))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(train_args(folder, tmp_path / "run", "--max-steps", "1"))
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "already holds a run" in err and err.count("\n") == 1
+    main(train_args(folder, tmp_path / "run", "--max-steps", "1", "--overwrite"))
+    with pytest.raises(SystemExit):
+        main(train_args(folder, tmp_path / "empty", "--max-steps", "1", "--resume"))
+    assert f"nothing to resume: {tmp_path / 'empty'} has no checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--batch-size", "0"], ["train", "--batch-size", "-2"], ["train", "--size", "0"],
+    ["train", "--epochs", "-1"], ["train", "--max-steps", "0"], ["train", "--tbptt", "-1"],
+    ["train", "--device", "cuda:7"], ["train", "--device", "toaster"],
+    ["stream", "x.mp4", "--every", "0"], ["make-data", "--out", "x", "--clips", "0"],
+    ["make-data", "--out", "x", "--fps", "0"],
+])
+def test_nonsense_values_are_refused(argv, capsys):
+    if argv[0] == "train":
+        argv = ["train", "--recipe", "mini_vit", "--out", "x", *argv[1:]]
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2 and "error: argument" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["size", "root", "out_is_a_file", "bare_weights"])
+def test_a_mistake_is_one_line_not_a_traceback(case, folder, tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    torch.save({"head.weight": torch.zeros(1)}, tmp_path / "weights.pt")
+    argv = {"size": train_args(folder, tmp_path / "run", "--size", "30"),
+            "root": ["train", "--recipe", "mini_vit", "--data", "kinetics", "--out", "x"],
+            "out_is_a_file": train_args(folder, tmp_path / "file", "--max-steps", "1"),
+            "bare_weights": ["evaluate", str(tmp_path / "weights.pt"), "--frames", "2"]}[case]
+    expected = {"size": "image size 30 is not divisible by patch size 8",
+                "root": "needs --root", "out_is_a_file": "is a file; give a folder",
+                "bare_weights": "holds weights but no model config"}[case]
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err or str(exit_.value.code)
+    assert expected in err and "Traceback" not in err

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from rvit_mini import data, train
+from rvit_mini import data, run, train
 from rvit_mini.cli import main
 from rvit_mini.data import CLASSES, render_clip, write_video
 
@@ -268,8 +268,9 @@ def test_train_on_a_kinetics_copy_with_most_videos_absent(tmp_path):
     absent = [str(w.message) for w in said if "absent" in str(w.message)]
     assert absent[0].startswith("8 of 12 videos are absent and skipped")
     assert absent[1].startswith("11 of 12 videos are absent and skipped") and len(absent) == 2
-    checkpoint = train.load_checkpoint(tmp_path / "run" / "last.pt")
+    checkpoint = run.load_checkpoint(tmp_path / "run" / "last.pt")
     assert checkpoint["train_state"]["step"] == 2
+    assert checkpoint["classes"] == sorted(labels)  # the class order of this copy
     assert torch.isfinite(checkpoint["model"]["head.weight"]).all()
 
 

@@ -117,7 +117,7 @@ def test_cvit_initialised_from_vit_is_the_vit_but_for_the_temporal_embedding():
     with torch.no_grad():
         cvit.time_embed.zero_()
     assert_close(cvit.forward_features(x), vit.forward_features(x))
-    assert_close(cvit(video(t=4)), cvit(video(t=4)))  # runs on longer clips too
+    assert cvit(video(t=4)).shape == (B, 9)  # and runs on longer clips
     with pytest.raises(TypeError, match="no initialisation from a ViT for ViT"):
         rm.init_from_vit(rm.create_model("vit"), vit)
 
@@ -128,7 +128,7 @@ def test_init_from_a_shallower_vit_is_refused():
 
 
 def test_timm_vit_weights_give_timm_logits():
-    timm = pytest.importorskip("timm")
+    pytest.importorskip("timm")
     from timm.models.vision_transformer import VisionTransformer
 
     torch.manual_seed(0)
@@ -140,7 +140,6 @@ def test_timm_vit_weights_give_timm_logits():
     # our stem normalises [0, 1] inputs with mean 0.5, std 0.5, as timm's IN-21K ViT-B/16 data
     # config does before the model
     assert_close(ours.forward_image(images), ref((images - 0.5) / 0.5))
-    assert timm.__version__
 
 
 def test_timm_state_dict_of_another_shape_is_refused():
@@ -188,8 +187,12 @@ def test_frame_mean_vit_ignores_order_while_rvit_does_not():
 
 def test_cvit_divided_differs_from_joint_and_both_see_order():
     x = video(t=4)
-    for name in ("cvit", "cvit_divided"):
-        model = rm.create_model(name).eval()
+    torch.manual_seed(0)
+    joint = rm.create_model("cvit").eval()
+    divided = rm.create_model("cvit_divided").eval()
+    divided.load_state_dict(joint.state_dict(), strict=False)  # all but the temporal blocks
+    assert not torch.allclose(joint(x), divided(x), atol=1e-4)
+    for model in (joint, divided):
         assert not torch.allclose(model(x), model(x.flip(1)), atol=1e-4)
 
 
@@ -217,3 +220,59 @@ def test_clip_longer_than_cvit_supports_is_refused():
     with pytest.raises(ValueError, match="the clip has 9 frames but this CViT supports at most 8"):
         model(video(t=9))
 
+
+
+@pytest.mark.parametrize("name, options, message", [
+    ("vit", {"tbptt": 4}, r"vit \(vit\) does not use \['tbptt'\]: tbptt is for rvit"),
+    ("vit", {"space_time": "divided"}, r"does not use \['space_time'\]: space_time is for cvit"),
+    ("rvit", {"num_frames": 8}, r"does not use \['num_frames'\]: num_frames is for cvit"),
+    ("cvit", {"fp32_state": True}, r"does not use \['fp32_state'\]: fp32_state is for rvit"),
+    ("rvit", {"depth": 0}, "depth must be a positive integer, got 0"),
+    ("vit", {"num_classes": 0}, "num_classes must be a positive integer, got 0"),
+    ("rvit", {"patch_size": 0}, "patch_size must be a positive integer, got 0"),
+    ("rvit", {"img_size": 30}, "image size 30 is not divisible by patch size 8"),
+    ("rvit", {"tbptt": -1}, "tbptt must be an integer >= 0"),
+    ("rvit", {"dim": 66}, "dim 66 is not divisible by num_heads 4"),
+    ("cvit", {"space_time": "sideways"}, r"space_time must be one of \('joint', 'divided'\)"),
+])
+def test_create_model_refuses_options_the_model_ignores_and_nonsense(name, options, message):
+    with pytest.raises(ValueError, match=message):
+        rm.create_model(name, **options)
+
+
+def test_frames_in_0_255_are_warned_about_once(monkeypatch):
+    import rvit_mini.models as models
+
+    monkeypatch.setattr(models, "_warned_range", False)
+    model = rm.create_model("rvit_s")
+    with pytest.warns(UserWarning, match=r"values up to 25\d\.\d, but the model expects floats "
+                                         r"in \[0, 1\]; divide 0-255 frames by 255"):
+        model(video(t=2) * 255)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model(video(t=2) * 255)  # once is enough
+        models._warned_range = False
+        model(video(t=2))  # [0, 1] frames: no warning
+
+
+@pytest.mark.parametrize("name", rm.list_models())
+def test_a_batch_of_no_clips_gives_no_logits_for_every_model(name):
+    model = rm.create_model(name)
+    assert model(video(b=0, t=3)).shape == (0, 9)
+    assert model.frame_logits(video(b=0, t=3)).shape == (0, 3, 9)
+
+
+def test_a_stream_whose_batch_changes_is_refused():
+    model = rm.create_model("rvit_s").eval()
+    stream = rm.StreamingClassifier(model)
+    with pytest.raises(RuntimeError, match=r"no frame yet: call update\(frame\) before"):
+        stream.frame_logits()
+    stream.update(torch.rand(2, 3, 32, 32))
+    with pytest.raises(ValueError, match="this stream has batch 2, but the frame has batch 3; "
+                                         r"reset\(\) to start a new stream"):
+        stream.update(torch.rand(3, 3, 32, 32))
+    with pytest.raises(ValueError, match="the state holds 2 layers of batch 2, but"):
+        model.step(torch.rand(3, 3, 32, 32), model.init_state(2))
+    stream.reset()
+    assert stream.update(torch.rand(3, 3, 32, 32)).shape == (3, 9)
