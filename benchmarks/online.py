@@ -3,6 +3,7 @@
     PYTHONPATH=. python benchmarks/online.py [--streams 8] [--frames 240] [--seed 0]
 
 Prints, and writes to benchmarks/results/online.json with the machine and commit:
+0. how fast StickStreams renders at 32x32;
 1. the rivals on the same test-split streams (per-frame accuracy, mAP, mcAP, accuracy in the
    first 3 frames of an action and after, cost per frame);
 2. the per-frame cost of a CViT's sliding window as it widens, beside the RViT's (untrained
@@ -13,6 +14,7 @@ Prints, and writes to benchmarks/results/online.json with the machine and commit
 
 import argparse
 import os
+import time
 
 import torch
 from common import save
@@ -23,6 +25,15 @@ from rvit_mini.pretrained import commit
 
 RIVALS = ["majority", "vit", "rvit_s", "rvit", "rvit@reset", "rvit_scratch", "cvit@w4", "cvit@w8"]
 SWITCH_RIVALS = ["vit", "rvit", "cvit@w8"]
+
+
+def render_fps(num_frames: int, seed: int, num_streams: int = 4) -> float:
+    """Frames per second rendering StickStreams at 32x32 (one process, numpy)."""
+    streams = online.StickStreams("train", num_frames, seed=seed, num_streams=num_streams)
+    start = time.perf_counter()
+    for i in range(num_streams):
+        streams[i]
+    return num_streams * num_frames / (time.perf_counter() - start)
 
 
 def window_costs(frames: torch.Tensor, windows=(8, 16, 32)) -> list[dict]:
@@ -51,6 +62,8 @@ def switch_table(rows: dict) -> str:
 
 def main(num_streams: int, num_frames: int, seed: int) -> None:
     torch.manual_seed(0)
+    fps = render_fps(num_frames, seed)
+    print(f"StickStreams render {fps:,.0f} frames/s at 32x32")
     rows = online.evaluate_streams(RIVALS, num_streams, num_frames, seed)
     print(f"{num_streams} test streams of {num_frames} frames (seed {seed})\n")
     print(online.markdown(rows), "\n")
@@ -72,7 +85,8 @@ def main(num_streams: int, num_frames: int, seed: int) -> None:
         print(f"  {source:<18} {err:.2f}")
 
     save("online", {"commit": commit(), "num_streams": num_streams, "num_frames": num_frames,
-                    "seed": seed, "split": "test", "rivals": rows, "window_costs": costs,
+                    "seed": seed, "split": "test", "render_fps": round(fps), "rivals": rows,
+                    "window_costs": costs,
                     "switch_delays": switch, "change_point_error_frames": points,
                     "load_average": os.getloadavg()})
 
