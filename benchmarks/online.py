@@ -10,6 +10,7 @@ Prints, and writes to benchmarks/results/online.json with the machine and commit
    CViTs: the cost does not depend on the weights; the shipped CViT holds 8 time embeddings);
 3. at the boundary of the composite pairs: switch delay per rival, and the change point found
    from the RViT's hidden state, the ViT's features, the pixels, and the middle-frame guess.
+All on one CPU thread.
 """
 
 import argparse
@@ -62,6 +63,7 @@ def switch_table(rows: dict) -> str:
 
 def main(num_streams: int, num_frames: int, seed: int) -> None:
     torch.manual_seed(0)
+    torch.set_num_threads(1)  # steadiest per-frame timings, above all on a shared machine
     fps = render_fps(num_frames, seed)
     print(f"StickStreams render {fps:,.0f} frames/s at 32x32")
     rows = online.evaluate_streams(RIVALS, num_streams, num_frames, seed)
