@@ -1,6 +1,6 @@
 """Online recognition on held-out StickStreams: the shipped models against their rivals.
 
-    PYTHONPATH=. python benchmarks/online.py [--streams 8] [--frames 240] [--seed 0]
+    PYTHONPATH=. python benchmarks/online.py [--streams 8] [--frames 480] [--seed 0]
 
 Prints, and writes to benchmarks/results/online.json with the machine and commit:
 0. how fast StickStreams renders at 32x32;
@@ -96,7 +96,7 @@ def main(num_streams: int, num_frames: int, seed: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=8)
-    parser.add_argument("--frames", type=int, default=240)
+    parser.add_argument("--frames", type=int, default=480)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     main(args.streams, args.frames, args.seed)
