@@ -39,7 +39,7 @@ class StickStreams(Dataset):
 
     Stream i is drawn from the seed (seed, split, i) alone, so splits never share a stream and
     the same arguments give the same stream on any machine. `labels(i)` and `starts(i)` plan a
-    stream without rendering it. Streams are rendered on every access (about 1,500 frames/s
+    stream without rendering it. Streams are rendered on every access (1,000 to 2,500 frames/s
     at 32x32 on one core), not kept.
     """
 
