@@ -36,6 +36,7 @@ from .stick_actions import (
     render_clip,
     to_tensor,
 )
+from .streams import StickStreams  # noqa: F401  (long streams for online recognition)
 from .video import (
     count_frames,
     iter_frames,

@@ -238,17 +238,28 @@ def _follows(chain: list, name: str) -> bool:
     return True
 
 
-def composite_clip(actions: list, num_frames: int = 32, size: int = 32, seed: int = 0):
+def composite_clip(actions: list, num_frames: int = 32, size: int = 32, seed: int = 0,
+                   lengths: list | None = None):
     """Two (or more) actions back to back -> video (T, 3, H, W), per-frame labels (T,), the
-    boundary frames (the first frame of each later action; an int for two actions)."""
+    boundary frames (the first frame of each later action; an int for two actions).
+
+    `lengths` gives each action's frames (summing to num_frames); by default two actions split
+    the clip at a random point in its middle third, more actions share it equally.
+    """
     for name in actions:
         if name not in ACTION:
             raise ValueError(f"unknown action {name!r}; choose one of {CLASSES}")
     rng = np.random.default_rng(seed)
     ctxs = _chain(actions)
-    cuts = np.sort(rng.uniform(0.35, 0.65, len(actions) - 1)) if len(actions) == 2 else \
-        np.linspace(0, 1, len(actions) + 1)[1:-1]
-    bounds = [0] + [int(round(c * num_frames)) for c in cuts] + [num_frames]
+    if lengths is not None:
+        if len(lengths) != len(actions) or sum(lengths) != num_frames or min(lengths) < 1:
+            raise ValueError(f"lengths must give each of the {len(actions)} actions at least one "
+                             f"frame and sum to num_frames={num_frames}, got {list(lengths)}")
+        bounds = [0] + np.cumsum(lengths).tolist()
+    else:
+        cuts = np.sort(rng.uniform(0.35, 0.65, len(actions) - 1)) if len(actions) == 2 else \
+            np.linspace(0, 1, len(actions) + 1)[1:-1]
+        bounds = [0] + [int(round(c * num_frames)) for c in cuts] + [num_frames]
     segments, x = [], 0.0
     for name, ctx, lo, hi in zip(actions, ctxs, bounds, bounds[1:]):
         params = _motion_params(ACTION[name].motion, rng)
