@@ -173,13 +173,15 @@ class VideoTransformer(nn.Module):
         """video (B, T, C, H, W) -> per-frame features (B, T, D)."""
         raise NotImplementedError
 
-    def forward(self, video: torch.Tensor) -> torch.Tensor:
-        """video (B, T, C, H, W) float in [0, 1] -> clip logits (B, K) = head(mean_t f_t)."""
-        return self.head(self.forward_features(video).mean(dim=1))
+    def forward(self, video: torch.Tensor, per_frame: bool = False) -> torch.Tensor:
+        """video (B, T, C, H, W) float in [0, 1] -> clip logits (B, K) = head(mean_t f_t), or
+        with per_frame, every frame's logits (B, T, K) = head(f_t)."""
+        features = self.forward_features(video)
+        return self.head(features if per_frame else features.mean(dim=1))
 
     def frame_logits(self, video: torch.Tensor) -> torch.Tensor:
         """video (B, T, C, H, W) -> per-frame logits (B, T, K) = head(f_t)."""
-        return self.head(self.forward_features(video))
+        return self(video, per_frame=True)
 
 
 _warned_range = False

@@ -106,20 +106,32 @@ def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tens
     return (precision * hits).sum(0) / positives.where(positives > 0, torch.nan)
 
 
+def per_frame(target: torch.Tensor) -> bool:
+    """Targets (B, T) of integer labels: one per frame (streams), not one per clip (B,) or a
+    multi-hot row per clip (B, K) of floats (Charades)."""
+    return target.ndim == 2 and not target.is_floating_point()
+
+
 @torch.no_grad()
 def predict(model, dataset, batch_size=32, device="cpu", workers=0):
-    """Logits (N, K) and targets for a whole data set."""
+    """Logits (N, K) and targets for a whole data set; with per-frame targets, one row per frame
+    (per-frame logits head(f_t), N = clips x frames)."""
     model.eval()
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate)
     logits, targets = [], []
     for video, target in filter(None, loader):  # None: every clip unreadable (each reported)
-        logits.append(model(video.to(device)).float().cpu())
-        targets.append(target)
+        if per_frame(target):
+            logits.append(model.frame_logits(video.to(device)).float().cpu().flatten(0, 1))
+            targets.append(target.flatten())
+        else:
+            logits.append(model(video.to(device)).float().cpu())
+            targets.append(target)
     return torch.cat(logits), torch.cat(targets)
 
 
 def evaluate(model, dataset, batch_size=32, device="cpu", workers=0) -> dict:
-    """top1, top5, per-class accuracy and confusion matrix; mAP for multi-hot targets."""
+    """top1, top5, per-class accuracy and confusion matrix (over frames, for per-frame
+    targets); mAP for multi-hot targets."""
     logits, targets = predict(model, dataset, batch_size, device, workers)
     if targets.ndim == 2:
         ap = average_precision(logits, targets)
@@ -158,10 +170,16 @@ def lr_factor(recipe: Recipe, steps_per_epoch: int):
     return factor
 
 
-def loss_fn(logits, target):
-    if target.ndim == 2:  # multi-label (Charades)
-        return F.binary_cross_entropy_with_logits(logits, target.float())
-    return F.cross_entropy(logits, target)
+def loss_fn(model, video, target):
+    """Cross-entropy of the clip logits against clip labels (B,); against per-frame labels
+    (B, T), of every frame's logits head(f_t) (streams); binary cross-entropy against multi-hot
+    targets (B, K) (Charades). `model` may be wrapped (DDP, torch.compile): only its forward
+    is called."""
+    if per_frame(target):
+        return F.cross_entropy(model(video, per_frame=True).flatten(0, 1), target.flatten())
+    if target.ndim == 2:
+        return F.binary_cross_entropy_with_logits(model(video), target.float())
+    return F.cross_entropy(model(video), target)
 
 
 AMP_DTYPES = {None: None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -172,7 +190,7 @@ def train_step(model, video, target, optimizer, scaler, scheduler, autocast_dtyp
     reading it (`.item()`) would make the host wait for the device to finish the step."""
     device_type = video.device.type
     with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-        loss = loss_fn(model(video), target)
+        loss = loss_fn(model, video, target)
     optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(optimizer)

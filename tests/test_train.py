@@ -257,3 +257,18 @@ def test_a_non_finite_loss_on_one_rank_stops_every_rank(tmp_path):
     assert proc.returncode != 0
     assert "NonFiniteLossError: loss is nan at step 2" in proc.stderr  # rank 1
     assert "NonFiniteLossError: the loss on another rank is not finite at step 2" in proc.stderr
+
+
+def test_per_frame_labels_train_every_frame_and_evaluate_per_frame(tmp_path):
+    streams = rm.data.StickStreams("train", num_frames=12, size=32, seed=3, num_streams=8)
+    model = tiny_model()
+    before = train.evaluate(model, streams)
+    video, labels = streams[0]
+    loss = train.loss_fn(model, video[None], labels[None])
+    expected = torch.nn.functional.cross_entropy(model.frame_logits(video[None])[0], labels)
+    torch.testing.assert_close(loss, expected)
+    assert before["n"] == 8 * 12  # one prediction per frame
+    records = train.fit(model, streams, streams, replace(TINY, epochs=1, batch_size=4), tmp_path,
+                        progress=False, log_every=1)
+    assert [r["step"] for r in records if "loss" in r] == [1, 2]
+    assert "val_top1" in records[-1]
