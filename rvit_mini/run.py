@@ -169,9 +169,12 @@ class Run:
     one makes the host wait for the device); they are checked before every checkpoint.
     """
 
-    def __init__(self, out_dir, config: dict, rank: int, *, resume: bool, overwrite: bool,
-                 on_log=None):
+    def __init__(self, out_dir, config: dict, rank: int, state: tuple, *, resume: bool,
+                 overwrite: bool, on_log=None, classes=None):
+        """state: (model, optimizer, scheduler, scaler), what a checkpoint holds and restores;
+        classes: the data set's class names, recorded in every checkpoint."""
         self.out_dir, self.config, self.rank, self.on_log = Path(out_dir), config, rank, on_log
+        self.state, self.classes = state, classes
         self.ckpt_path, self.log_path = self.out_dir / "last.pt", self.out_dir / "log.jsonl"
         self.records, self.losses, self.last_saved = [], [], None
         self.started = time.perf_counter()
@@ -204,9 +207,10 @@ class Run:
             raise ValueError(f"cannot write the run folder {self.out_dir}: {err.strerror or err}; "
                              "give a folder you can write to") from None
 
-    def restore(self, model, optimizer, scheduler, scaler) -> Progress:
-        """Load the checkpoint into the given objects and the RNGs; refuse another config. The
+    def restore(self) -> Progress:
+        """Load the checkpoint into the run's objects and the RNGs; refuse another config. The
         log keeps the records up to the checkpoint's step (the later ones are re-run)."""
+        model, optimizer, scheduler, scaler = self.state
         ckpt = load_checkpoint(self.ckpt_path)
         check_same_config(ckpt["config"], self.config, self.ckpt_path)
         model.load_state_dict(ckpt["model"])
@@ -236,9 +240,9 @@ class Run:
             raise self.stop(f"loss is {value} at step {step}" if not math.isfinite(value)
                             else f"the loss on another rank is not finite at step {step}")
 
-    def checkpoint(self, progress: Progress, model, optimizer, scheduler, scaler,
-                   collective: bool = True, **extra) -> None:
+    def checkpoint(self, progress: Progress, collective: bool = True) -> None:
         """Save the state after `progress.step` steps, once its losses and weights are finite."""
+        model, optimizer, scheduler, scaler = self.state
         self.check_losses(progress, collective)
         # the losses can all be finite while a gradient was not
         if not torch.stack([p.isfinite().all() for p in model.parameters()]).all():
@@ -249,7 +253,8 @@ class Run:
                             optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             scaler=scaler.state_dict(), rng=rng_state(),
                             train_state=asdict(progress), config=self.config,
-                            model_config=model.cfg.to_dict(), **extra)
+                            model_config=model.cfg.to_dict(),
+                            **({"classes": list(self.classes)} if self.classes else {}))
 
     def log(self, record: dict) -> None:
         if self.rank == 0:
@@ -276,9 +281,9 @@ class Run:
         self.stepping = False
 
     @contextmanager
-    def saving_on_error(self, save):
+    def saving_on_error(self, progress: Progress):
         """An error between two steps (a video that cannot be read, say) ends the run with the
-        state after the last step saved by `save(collective=False)`, then goes on up."""
+        state after the last step saved, then goes on up."""
         self.stepping = False
         try:
             yield
@@ -287,7 +292,7 @@ class Run:
         except Exception:
             if not self.stepping:
                 try:
-                    save(collective=False)
+                    self.checkpoint(progress, collective=False)
                     self.say(f"stopped by an error after step {self.last_saved}; saved "
                              f"{self.ckpt_path}: fix the cause below, then resume")
                 except (OSError, NonFiniteLossError) as err:

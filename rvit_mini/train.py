@@ -160,6 +160,14 @@ def make_optimizer(model, recipe: Recipe):
     raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {recipe.optimizer!r}")
 
 
+def optimisation(model, recipe: Recipe, steps_per_epoch: int, device: str, amp):
+    """The optimiser, its LR schedule (stepped every step) and the GradScaler (fp16 only)."""
+    optimizer = make_optimizer(model, recipe)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(recipe, steps_per_epoch))
+    scaler = torch.amp.GradScaler(torch.device(device).type, enabled=amp == "fp16")
+    return optimizer, scheduler, scaler
+
+
 def lr_factor(recipe: Recipe, steps_per_epoch: int):
     """step -> LR multiplier: linear warm-up, then / 10 every `lr_step_epochs` (Table S1)."""
     warmup = max(1, round(recipe.warmup_epochs * steps_per_epoch))
@@ -247,24 +255,17 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
     # the batches of this rank, the optimiser and its schedule
     sampler = GlobalBatchSampler(len(train_set), recipe.batch_size // world_size, rank,
                                  world_size, seed)
-    optimizer = make_optimizer(model, recipe)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(recipe, len(sampler)))
-    scaler = torch.amp.GradScaler(torch.device(device).type, enabled=amp == "fp16")
-    state = (model, optimizer, scheduler, scaler)
+    optimizer, scheduler, scaler = optimisation(model, recipe, len(sampler), device, amp)
     # the run folder: a new run, or the one in it continued from its checkpoint
     config = {"model_config": model.cfg.to_dict(), "recipe": recipe.to_dict(), "seed": seed,
               "world_size": world_size}
-    run = Run(out_dir, config, rank, resume=resume, overwrite=overwrite, on_log=on_log)
-    at = run.restore(*state) if resume else Progress()
-    extra = {"classes": list(train_set.classes)} if hasattr(train_set, "classes") else {}
-
-    def save(collective=True):
-        run.checkpoint(at, *state, collective=collective, **extra)
-
+    run = Run(out_dir, config, rank, (model, optimizer, scheduler, scaler), resume=resume,
+              overwrite=overwrite, on_log=on_log, classes=getattr(train_set, "classes", None))
+    at = run.restore() if resume else Progress()
     ddp = DistributedDataParallel(trained) if world_size > 1 else trained
     total = recipe.epochs * len(sampler) if max_steps is None else max_steps
     bar = tqdm(total=total, initial=at.step, disable=not progress or rank != 0, unit="step")
-    with StepBoundaryInterrupt() as interrupt, bar, run.saving_on_error(save):
+    with StepBoundaryInterrupt() as interrupt, bar, run.saving_on_error(at):
         while at.epoch < recipe.epochs and at.step < total:
             # one epoch, or what is left of it
             sampler.epoch, sampler.start = at.epoch, at.batch_in_epoch
@@ -283,7 +284,7 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
                 if at.step % log_every == 0:
                     bar.set_postfix(loss=f"{run.log_loss(at, scheduler.get_last_lr()[0]):.3f}")
                 if at.step % save_every == 0 or interrupt.requested:
-                    save(collective=not interrupt.requested)
+                    run.checkpoint(at, collective=not interrupt.requested)
                 run.stop_if_interrupted(interrupt, at)
                 if at.step >= total:
                     break
@@ -292,7 +293,7 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
             # validate after every epoch, and at the end of the run
             if val_set is not None and rank == 0:
                 run.log({"step": at.step, "epoch": at.epoch, **validate(model, val_set, device)})
-            save()
+            run.checkpoint(at)
             run.stop_if_interrupted(interrupt, at)
     return run.records
 
