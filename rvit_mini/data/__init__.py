@@ -34,21 +34,22 @@ from .stick_actions import (
     action_chain,
     composite_clip,
     render_clip,
-    to_tensor,
 )
-from .streams import StickStreams  # noqa: F401  (long streams for online recognition)
+from .streams import StickStreams
 from .video import (
     count_frames,
     iter_frames,
     read_video,
     resize,
     sample_indices,
+    to_tensor,
     video_backend,
     write_video,
 )
 
 __all__ = [
-    "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "SPLITS", "StickActions", "VAL_SPLITS",
+    "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "SPLITS", "StickActions", "StickStreams",
+    "VAL_SPLITS",
     "VideoClips", "action_chain", "charades", "check_data", "collate", "composite_clip", "count_frames",
     "iter_frames", "jester", "kinetics", "load", "read_exclude", "read_video", "render_clip", "resize",
     "sample_indices", "scan", "something_something_v2", "to_tensor", "video_backend", "video_folder",

@@ -22,8 +22,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, default_collate
 
-from .stick_actions import to_tensor
-from .video import read_video, resize, sample_indices
+from .video import read_video, resize, sample_indices, to_tensor
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
 

@@ -21,6 +21,7 @@ from .render import (
     paint,
     table_segments,
 )
+from .video import to_tensor
 
 SPLITS = ("train", "val", "test")
 DEFAULT_CLIPS = {"train": 27000, "val": 450, "test": 450}
@@ -147,11 +148,6 @@ def render_clip(action: str, num_frames: int = 16, size: int = 32, seed: int = 0
     seg = Segment(forward, _start_context(a.motion, params), params, start, length)
     frames = render_segments([seg], num_frames, size, rng)
     return frames[::-1].copy() if a.reverse else frames
-
-
-def to_tensor(frames: np.ndarray) -> torch.Tensor:
-    """(T, H, W, 3) uint8 -> (T, 3, H, W) float in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255
 
 
 class StickActions(Dataset):

@@ -22,10 +22,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .stick_actions import to_tensor
-
 SAMPLINGS = ("uniform", "dense", "all")
 CODECS = {".mp4": "libx264", ".webm": "libvpx-vp9"}
+
+
+def to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """Decoded frames (T, H, W, 3) uint8 -> (T, 3, H, W) float in [0, 1], as the models take."""
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255
 
 
 def video_backend() -> str:
