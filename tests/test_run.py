@@ -150,8 +150,12 @@ def test_a_batch_of_unreadable_clips_is_skipped(tmp_path):
 
 def test_a_full_disk_says_so_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
     path = run.save_checkpoint(tmp_path / "last.pt", step=1)
-    real_save = torch.save
-    monkeypatch.setattr(torch, "save", lambda obj, f: real_save(obj, "/dev/full"))
+    def full_disk(obj, f):  # what torch.save raises when the disk fills half way
+        open(f, "wb").write(b"half a checkpoint")
+        raise RuntimeError("[enforce fail at inline_container.cc:603] . unexpected pos 64 vs 0\n"
+                           "basic_ios::clear: iostream error")
+
+    monkeypatch.setattr(torch, "save", full_disk)
     with pytest.raises(OSError, match=r"could not write .*last.pt \(.*; \d+ MiB free on that "
                                       r"disk\); the previous checkpoint, if any, is intact"):
         run.save_checkpoint(path, step=2)
