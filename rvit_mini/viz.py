@@ -174,3 +174,57 @@ def widget_frontend() -> bool:
     except ImportError:
         return False
     return type(get_ipython()).__name__ == "ZMQInteractiveShell"
+
+
+def plot_schedule(schedule: torch.Tensor, ax=None, title: str | None = None,
+                  arrows: bool = False):
+    """Draw a schedule (L, T) (rm.cost.sequential_schedule, wavefront_schedule): cell (l, t),
+    gate l + 1 on frame t, is a square at column t and row l (gate 1 at the bottom), coloured
+    by and labelled with the step it runs at; cells of one colour run together. arrows: draw
+    what each cell reads, the gate below (same frame) and its own hidden state (frame before).
+    """
+    schedule = torch.as_tensor(schedule)
+    num_layers, num_frames = schedule.shape
+    steps = int(schedule.max()) + 1
+    ax = ax or plt.subplots(figsize=(0.6 * num_frames + 1.2, 0.6 * num_layers + 1))[1]
+    cmap = plt.get_cmap("viridis")
+    ax.imshow(schedule.numpy(), origin="lower", cmap=cmap, vmin=0, vmax=max(steps - 1, 1),
+              alpha=0.35 if arrows else 1.0)
+    for layer in range(num_layers):
+        for t in range(num_frames):
+            step = int(schedule[layer, t])
+            dark = not arrows and step < 0.6 * (steps - 1)
+            ax.text(t, layer, str(step), ha="center", va="center", fontsize=8,
+                    color="w" if dark else "k")
+            if not arrows:
+                continue
+            style = dict(arrowstyle="->", color="0.3", lw=0.8)
+            if layer > 0:
+                ax.annotate("", (t, layer - 0.28), (t, layer - 0.72), arrowprops=style)
+            if t > 0:
+                ax.annotate("", (t - 0.28, layer), (t - 0.72, layer), arrowprops=style)
+    ax.set_xticks(range(num_frames), [str(t) for t in range(num_frames)])
+    ax.set_yticks(range(num_layers), [f"gate {layer + 1}" for layer in range(num_layers)])
+    ax.set_xlabel("frame t")
+    ax.set_title(title if title is not None else f"{steps} steps")
+    return ax
+
+
+def plot_frames_per_second(fps: dict, ax=None, title: str = "", xlabel: str = "frames per second"):
+    """Horizontal bars of {label: frames per second}, top to bottom in the dict's order, each
+    with its value written beside it; the x-axis starts at 0. Labels that share their first
+    part (up to a comma, e.g. "RViT-XL") share a colour."""
+    ax = ax or plt.subplots(figsize=(6, 0.35 * len(fps) + 1))[1]
+    labels, values = list(fps), [float(v) for v in fps.values()]
+    families = list(dict.fromkeys(label.split(",")[0] for label in labels))
+    colors = [f"C{families.index(label.split(',')[0]) % 10}" for label in labels]
+    rows = range(len(labels))[::-1]
+    ax.barh(rows, values, color=colors)
+    top = max(values, default=1.0) or 1.0
+    for row, value in zip(rows, values):
+        ax.text(value + 0.01 * top, row, f"{value:,.0f}", va="center", fontsize=8)
+    ax.set_yticks(rows, labels, fontsize=8)
+    ax.set_xlim(0, 1.2 * top)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    return ax

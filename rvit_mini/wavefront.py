@@ -127,8 +127,9 @@ class Wavefront:
         """
         num_layers, num_frames = len(self.blocks), tokens.shape[1]
         device_type = tokens.device.type
-        autocast = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) \
-            else None
+        # the meta device (estimates, operator counts) has no autocast to ask about
+        autocast = torch.get_autocast_dtype(device_type) \
+            if device_type != "meta" and torch.is_autocast_enabled(device_type) else None
         params = self.stacked_weights(autocast)
         latest = list(state)  # latest[l]: output of layer l at the last frame it has processed
         top, loaded = [], None
