@@ -179,7 +179,7 @@ def widget_frontend() -> bool:
 # -- figures for the lessons (01, 02, 05) -------------------------------------------------------
 
 def plot_layer_time_grid(depth: int = 3, frames: int = 4, ax=None,
-                         title: str = "RViT: one gate per layer, one step per frame"):
+                         title: str = "RViT: cell (l, t) is gate l at frame t; it outputs $y^l_t$"):
     """RViT's computation as a grid: cell (l, t) is gate l at frame t, computing
     y^l_t = Gate_l(y^{l-1}_t, h^l_{t-1}). An arrow from below (l-1, t) brings the layer below's
     output at the same frame (y^0_t: frame t's tokens); an arrow from the left (l, t-1) brings
