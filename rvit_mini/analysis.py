@@ -2,6 +2,7 @@
 long the prediction takes to switch after an action boundary, and a change point found from the
 hidden state alone (Fig. S2's observation, measured)."""
 
+import numpy as np
 import torch
 
 from .stream import StreamingClassifier
@@ -49,3 +50,36 @@ def change_point(states: torch.Tensor) -> int:
         if cost < best_cost:
             best, best_cost = b, float(cost)
     return best
+
+
+# -- measurements for the lessons ---------------------------------------------------------------
+
+@torch.no_grad()
+def feature_change(model, video: torch.Tensor, edited: torch.Tensor) -> torch.Tensor:
+    """How far each per-frame feature moves when the clip is edited.
+
+    video, edited (B, T, C, H, W) -> (B, T): |f_t(edited) - f_t(video)| / |f_t(video)|, with
+    f_t the model's per-frame features (forward_features). A frame-mean ViT's f_t reads frame t
+    alone, so only edited frames move; an RViT carries an edit forward in its hidden state."""
+    if video.shape != edited.shape:
+        raise ValueError(f"video and edited clip must have one shape, got {tuple(video.shape)} "
+                         f"and {tuple(edited.shape)}")
+    was_training = model.training
+    model.eval()
+    try:
+        before, after = model.forward_features(video), model.forward_features(edited)
+    finally:
+        model.train(was_training)
+    return (after - before).norm(dim=-1) / before.norm(dim=-1)
+
+
+def moving_average(values, window: int):
+    """Trailing mean over `window` values, only where the window is full (no edge effects):
+    values (n,) -> (n - window + 1,) numpy array; output k averages values[k : k + window], so
+    it belongs with the x of values[window - 1:]."""
+    values = np.asarray(values, dtype=float)
+    if not 1 <= window <= len(values):
+        raise ValueError(f"window must be between 1 and the number of values ({len(values)}), "
+                         f"got {window}")
+    csum = np.cumsum(np.concatenate([[0.0], values]))
+    return (csum[window:] - csum[:-window]) / window

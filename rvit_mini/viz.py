@@ -226,5 +226,77 @@ def plot_frames_per_second(fps: dict, ax=None, title: str = "", xlabel: str = "f
     ax.set_yticks(rows, labels, fontsize=8)
     ax.set_xlim(0, 1.2 * top)
     ax.set_xlabel(xlabel)
+
+
+# -- figures for the lessons (01, 02, 05) -------------------------------------------------------
+
+def plot_layer_time_grid(depth: int = 3, frames: int = 4, ax=None,
+                         title: str = "RViT: cell (l, t) is gate l at frame t; it outputs $y^l_t$"):
+    """RViT's computation as a grid: cell (l, t) is gate l at frame t, computing
+    y^l_t = Gate_l(y^{l-1}_t, h^l_{t-1}). An arrow from below (l-1, t) brings the layer below's
+    output at the same frame (y^0_t: frame t's tokens); an arrow from the left (l, t-1) brings
+    layer l's own hidden state h^l_{t-1} = y^l_{t-1} (zeros before frame 0); f_t leaves the top.
+
+    Arrows carry gids "from_below" (depth x frames), "from_left" (depth x (frames - 1)),
+    "zero_state" (depth) and "feature" (frames). Returns the axes."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    if depth < 1 or frames < 1:
+        raise ValueError(f"depth and frames must be >= 1, got {depth} and {frames}")
+    ax = ax or plt.subplots(figsize=(1.5 * frames + 2.5, 1.0 * depth + 2.4))[1]
+    colours = {"from_below": "C0", "from_left": "C1", "zero_state": "C1", "feature": "0.3"}
+
+    def box(t, y, text, face):
+        ax.add_patch(FancyBboxPatch((t - 0.32, y - 0.27), 0.64, 0.54, facecolor=face,
+                                    edgecolor="0.3", boxstyle="round,pad=0.02"))
+        ax.text(t, y, text, ha="center", va="center", fontsize=11)
+
+    def arrow(start, end, kind, dashed=False):
+        ax.add_patch(FancyArrowPatch(start, end, arrowstyle="-|>", mutation_scale=12, lw=1.4,
+                                     color=colours[kind], ls="--" if dashed else "-", gid=kind))
+
+    for t in range(frames):
+        box(t, 0, f"frame {t}", "0.92")
+        ax.text(t, depth + 0.75, f"$f_{{{t}}}$", ha="center", va="center", fontsize=11)
+        arrow((t, depth + 0.27), (t, depth + 0.6), "feature")
+        for layer in range(1, depth + 1):
+            box(t, layer, f"$y^{{{layer}}}_{{{t}}}$", "#dbe9f6")
+            arrow((t, layer - 0.73), (t, layer - 0.27), "from_below")
+            if t:
+                arrow((t - 0.68, layer), (t - 0.32, layer), "from_left")
+    for layer in range(1, depth + 1):
+        ax.text(-0.95, layer, "$h=0$", ha="center", va="center", fontsize=10, color="C1")
+        arrow((-0.75, layer), (-0.32, layer), "zero_state", dashed=True)
+        ax.text(frames - 0.45, layer, f"layer {layer}", ha="left", va="center", fontsize=10)
+    ax.set_xlim(-1.3, frames + 0.4)
+    ax.set_ylim(-0.45, depth + 1.0)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.legend(handles=[Line2D([], [], color="C0", lw=1.4,
+                              label="$y^{l-1}_t$: the layer below, same frame"),
+                       Line2D([], [], color="C1", lw=1.4,
+                              label="$h^l_{t-1} = y^l_{t-1}$: the same layer, previous frame")],
+              loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=1, fontsize=10, frameon=False)
+    ax.set_title(title, fontsize=11)
+    return ax
+
+
+def plot_confusion_counts(confusion, classes, ax=None, title: str = "", colorbar: bool = True):
+    """A confusion matrix (K, K) of clip counts (rows: true class, columns: predicted): colour is
+    the fraction of the row, each non-zero cell prints its count; with a colour bar."""
+    counts = np.asarray(confusion)
+    fraction = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    ax = ax or plt.subplots(figsize=(0.55 * len(classes) + 2.5, 0.55 * len(classes) + 1.6))[1]
+    image = ax.imshow(fraction, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=9)
+    ax.set_yticks(range(len(classes)), classes, fontsize=9)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i, j in zip(*np.nonzero(counts)):
+        ax.text(j, i, str(counts[i, j]), ha="center", va="center", fontsize=9,
+                color="w" if fraction[i, j] > 0.5 else "k")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of the row")
     ax.set_title(title, fontsize=10)
     return ax

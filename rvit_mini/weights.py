@@ -73,6 +73,17 @@ def init_cvit_from_vit(cvit: CViT, vit: ViT) -> CViT:
     return cvit
 
 
+@torch.no_grad()
+def init_vit_from_vit(model: ViT, vit: ViT) -> ViT:
+    """A frame-mean ViT started from an image ViT: the stem, the first L blocks, and the head
+    where shapes agree (a model for other classes keeps its own new head)."""
+    _check_fits(model, vit, len(model.blocks))
+    _copy_stem_and_head(model, vit)
+    for mine, block in zip(model.blocks, vit.blocks):
+        mine.load_state_dict(block.state_dict())
+    return model
+
+
 def init_from_vit(model: VideoTransformer, vit: ViT) -> VideoTransformer:
     """Initialise an RViT or a CViT from an image ViT of the same width."""
     if isinstance(model, RViT):
