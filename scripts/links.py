@@ -25,23 +25,30 @@ COLAB = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER = "https://mybinder.org/badge_logo.svg"
 # notebook -> what it shows; RUN_TIMES: seconds for `jupyter nbconvert --execute` on 2 CPU cores
 TABLE = {
-    "01_video_to_tokens": "a StickActions clip, mp4 decoding, uniform and dense sampling, patches "
-                          "and tokens, what CViT and RViT each see",
+    "01_video_to_tokens": "a StickActions clip, mp4 decoding, uniform and dense sampling (the file's "
+                          "frames named), patches and tokens, the CLS token's role, what CViT and "
+                          "RViT each see",
     "02_attention_gate_from_scratch": "the gate in plain torch, checked equal to "
-                                      "`rm.AttentionGate`; h = 0 is a ViT block; causality; "
-                                      "Sec. 3.2 initialisation",
+                                      "`rm.AttentionGate`; the layer x time grid; h = 0 is a ViT "
+                                      "block; memory shown by editing frame 0; causality; Sec. 3.2",
     "03_memory_rvit_vs_cvit": "peak memory against clip length, measured on mini models and "
-                              "estimated at ViT-B/16 scale; training with frame checkpointing",
+                              "estimated at ViT-B/16 scale, depth-matched; frame checkpointing",
     "04_hidden_state_at_a_boundary": "a trained RViT across an action boundary: predictions, "
                                      "hidden-state similarity, PCA trajectory, a frame scrubber",
-    "05_training_the_variants": "Table S1 at mini scale, a live training run, the shipped models "
-                                "side by side, ViT initialisation against scratch",
+    "05_training_the_variants": "Table S1 at mini scale; a live run where order must be learnt "
+                                "(sit down / stand up) against the frame-mean ViT; the shipped "
+                                "models side by side",
     "06_streaming_and_variable_length": "one model on 4, 32 and 480 frames; a video file "
                                         "classified as it decodes; flat memory; truncated BPTT",
+    "07_recurrence_and_its_cost": "gates over layers x time; the wavefront's diagonals drawn and "
+                                  "checked equal to the loop; frames per second live on this CPU "
+                                  "beside the committed H100 figures; frame checkpointing's time; "
+                                  "why small steps are launch-bound",
 }
-RUN_TIMES = {"01_video_to_tokens": 15, "02_attention_gate_from_scratch": 13,
-             "03_memory_rvit_vs_cvit": 40, "04_hidden_state_at_a_boundary": 17,
-             "05_training_the_variants": 49, "06_streaming_and_variable_length": 43}
+RUN_TIMES = {"01_video_to_tokens": 15, "02_attention_gate_from_scratch": 15,
+             "03_memory_rvit_vs_cvit": 60, "04_hidden_state_at_a_boundary": 17,
+             "05_training_the_variants": 60, "06_streaming_and_variable_length": 43,
+             "07_recurrence_and_its_cost": 55}
 
 SETUP = '''# Colab: fetch and install rvit-mini; anywhere else this cell does nothing.
 # (Written by scripts/links.py from pyproject.toml; edit it there.)

@@ -12,6 +12,11 @@ spec = importlib.util.spec_from_file_location(
     "links", Path(__file__).parents[1] / "scripts" / "links.py")
 links = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(links)
+NOTEBOOKS = sorted(p.stem for p in links.NOTEBOOKS.glob("[0-9]*.ipynb"))
+
+
+def test_the_table_lists_every_notebook_with_its_run_time():
+    assert list(links.TABLE) == NOTEBOOKS and list(links.RUN_TIMES) == NOTEBOOKS
 
 
 def test_github_addresses_give_owner_and_repo():
@@ -23,10 +28,11 @@ def test_github_addresses_give_owner_and_repo():
 
 def test_badges_appear_only_with_an_address():
     with_slug = links.readme_table("ada/rvit-mini")
-    assert with_slug.count("colab.research.google.com/github/ada/rvit-mini/blob/main/notebooks/") == 6
-    assert with_slug.count("mybinder.org/v2/gh/ada/rvit-mini/HEAD?labpath=notebooks%2F") == 6
+    n = len(NOTEBOOKS)
+    assert with_slug.count("colab.research.google.com/github/ada/rvit-mini/blob/main/notebooks/") == n
+    assert with_slug.count("mybinder.org/v2/gh/ada/rvit-mini/HEAD?labpath=notebooks%2F") == n
     without = links.readme_table(None)
-    assert "colab" not in without and without.count("make lab") == 6
+    assert "colab" not in without and without.count("make lab") == n
 
 
 def test_setup_cell_does_nothing_outside_colab():
