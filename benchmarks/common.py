@@ -2,10 +2,11 @@
 
 import json
 import platform
-import time
 from pathlib import Path
 
 import torch
+
+from rvit_mini.cost import frames_per_second
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -32,17 +33,7 @@ def seconds(fn, repeats: int, sync=lambda: None) -> float:
 
 
 def seconds_each(fns: dict, repeats: int, sync=lambda: None) -> dict:
-    """{label: median wall time of fn()}, after one warm-up call each. The functions are timed
-    in turn, round after round, so that a slow spell of a shared machine hits all of them alike
-    and their ratios stay fair."""
-    for fn in fns.values():
-        fn()
-    sync()
-    times = {label: [] for label in fns}
-    for _ in range(repeats):
-        for label, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            sync()
-            times[label].append(time.perf_counter() - start)
-    return {label: sorted(t)[len(t) // 2] for label, t in times.items()}
+    """{label: median wall time of fn()}, after one warm-up call each, timed in turn round after
+    round (rm.cost.frames_per_second: a slow spell of a shared machine hits all alike)."""
+    fps = frames_per_second({label: (fn, 1) for label, fn in fns.items()}, repeats, sync)
+    return {label: 1 / f for label, f in fps.items()}
