@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-unit test-notebooks lint checkpoints benchmarks links clean
+.PHONY: lab test test-unit test-notebooks notebooks lint checkpoints benchmarks links clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 test-notebooks: $(STAMP)
 	$(if $(NOTEBOOKS),RVIT_MINI_STATIC=1 $(BIN)/python -m pytest --nbval --nbval-current-env \
 		--nbval-sanitize-with notebooks/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
+
+# Re-execute the notebooks in place as they are committed: a fresh kernel each, static figures
+# (RVIT_MINI_STATIC=1, as test-notebooks sees them), execution counts 1..n. Commit the result.
+notebooks: $(STAMP)
+	$(BIN)/python scripts/execute_notebooks.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check rvit_mini tests benchmarks scripts
