@@ -49,7 +49,7 @@ BAD_OUTPUT = [
     (re.compile(r"Traceback \(most recent call last\)"), "a traceback"),
     (re.compile(r"Error displaying widget|Loading widget\.\.\.|Waiting for widget"),
      "a widget that cannot be displayed"),
-    (re.compile(r"<function [^>]*>"), "a function's repr"),
+    (re.compile(r"<function \S+"), "a function's repr"),
     (re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>"), "an object's repr"),
     (re.compile(r"(?<![\d.])\d{1,2}%\|"), "a progress bar short of 100%"),
 ]
@@ -281,7 +281,7 @@ def move_sliders(page, cells, stem, tag) -> list[str]:
     found = []
     for cell in (c for c in cells if c["sliders"]):
         node = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(cell["index"])
-        out = node.locator(".jp-OutputArea")
+        out = node.locator(".jp-Cell-outputArea")
         out.screenshot(path=SHOTS / f"{stem}-cell{cell['index']}-{tag}-slider-start.png")
         slider = out.locator("input[type=range], .noUi-target").first
         box = slider.bounding_box()
