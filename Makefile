@@ -1,10 +1,11 @@
 # Two entry points: `make lab` and `make test`. Both build .venv on first use.
+# `make test-browser` runs every notebook in JupyterLab in headless Chromium.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-unit test-notebooks lint checkpoints benchmarks links clean
+.PHONY: lab test test-unit test-notebooks test-browser notebooks lint checkpoints benchmarks links clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,8 +13,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
 
+# JupyterLab refuses to run as root (containers, CI) without --allow-root
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/
 
 test: test-unit test-notebooks
 
@@ -25,6 +29,23 @@ NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 test-notebooks: $(STAMP)
 	$(if $(NOTEBOOKS),RVIT_MINI_STATIC=1 $(BIN)/python -m pytest --nbval --nbval-current-env \
 		--nbval-sanitize-with notebooks/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
+
+# Each notebook opened, run, its sliders moved, saved and reopened in JupyterLab, driven in
+# headless Chromium by Playwright (needs Chromium: apt-get install chromium). Screenshots go to
+# build/browser/. See tests/browser/test_notebooks_in_browser.py.
+BROWSER_STAMP := $(VENV)/.installed-browser
+
+$(BROWSER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -e ".[dev,browser]"
+	touch $(BROWSER_STAMP)
+
+test-browser: $(BROWSER_STAMP)
+	$(BIN)/python -m pytest -m browser tests/browser
+
+# Re-execute the notebooks in place as they are committed: a fresh kernel each, static figures
+# (RVIT_MINI_STATIC=1, as test-notebooks sees them), execution counts 1..n. Commit the result.
+notebooks: $(STAMP)
+	$(BIN)/python scripts/execute_notebooks.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check rvit_mini tests benchmarks scripts

@@ -2,7 +2,12 @@
 hidden-state similarity and trajectories, and a frame scrubber that degrades to a static figure.
 """
 
+import base64
+import io
 import json
+import os
+import sys
+import uuid
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -70,7 +75,8 @@ def plot_history(records: list[dict], ax=None, title: str = "training"):
 
 class LiveHistory:
     """A training curve that redraws as `fit(..., on_log=LiveHistory())` logs; in a notebook it
-    updates one figure in place (`.fig` holds the latest drawing everywhere)."""
+    updates one figure in place (`.fig` holds the latest drawing everywhere). The figure is a
+    plain image output, so a saved notebook keeps the last curve drawn."""
 
     def __init__(self, title: str = "training"):
         self.records, self.title = [], title
@@ -86,12 +92,17 @@ class LiveHistory:
             self.handle.update(self.fig)
 
 
-def _display(fig):
+def _display(obj, raw: bool = False):
+    """Display obj with a handle to update it, inside a notebook kernel; None anywhere else
+    (IPython's display() outside a kernel would print the object's repr)."""
     try:
+        from IPython import get_ipython
         from IPython.display import display
     except ImportError:
         return None
-    return display(fig, display_id=True)
+    if get_ipython() is None:
+        return None
+    return display(obj, raw=raw, display_id=True)
 
 
 def plot_confusion(confusion, classes, ax=None, title: str = ""):
@@ -126,45 +137,83 @@ def pca_2d(states: torch.Tensor) -> torch.Tensor:
     return flat @ v
 
 
-def frame_scrubber(video: torch.Tensor, panels, n_static: int = 4):
-    """A slider over frames showing the frame and `panels(t, axes)` beside it.
+def scrubber_figure(video: torch.Tensor, panels, t: int, fig=None):
+    """One row: frame t of video (T, 3, H, W) and `panels` beside it, each a function
+    (t, ax) -> None. Constrained layout keeps every panel's labels clear of its neighbours."""
+    fig = fig or plt.figure(figsize=(3.2 * (1 + len(panels)), 3), layout="constrained")
+    _draw_scrubber_row(video, panels, t, fig.subplots(1, 1 + len(panels), squeeze=False)[0])
+    return fig
 
-    `panels` is a list of functions (t, ax) -> None. With a widget frontend (JupyterLab,
-    Colab) this returns an ipywidgets slider; where none exists (nbval, a static viewer) it
-    draws `n_static` evenly spaced frames as one static figure instead.
+
+def _draw_scrubber_row(video, panels, t, axes):
+    axes[0].imshow(to_image(video[t]))
+    axes[0].set_title(f"frame {t}")
+    axes[0].axis("off")
+    for fn, ax in zip(panels, axes[1:]):
+        fn(t, ax)
+
+
+def scrubber_html(video: torch.Tensor, panels, max_frames: int = 64) -> str:
+    """HTML of a frame slider: each frame's `scrubber_figure` is drawn once (at most `max_frames`,
+    evenly spaced) as a PNG, and a few lines of JavaScript swap them as the slider moves."""
+    ts = np.unique(np.linspace(0, len(video) - 1, min(len(video), max_frames)).round().astype(int))
+    frames = []
+    for t in ts:
+        fig = scrubber_figure(video, panels, int(t))
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=fig.dpi)  # one size for every frame: no tight crop
+        plt.close(fig)
+        frames.append("data:image/png;base64," + base64.b64encode(buf.getvalue()).decode())
+    uid = f"rvit-scrubber-{uuid.uuid4().hex}"
+    return f"""<div class="rvit-scrubber" id="{uid}">
+<div style="display:flex;align-items:center;gap:0.8em">
+<input type="range" min="0" max="{len(ts) - 1}" value="0" step="1" aria-label="frame"
+ style="width:24em">
+<output>frame {ts[0]}</output></div>
+<img src="{frames[0]}" alt="frame {ts[0]}" style="max-width:100%">
+<script>
+(() => {{
+  const root = document.currentScript?.closest(".rvit-scrubber") ?? document.getElementById("{uid}");
+  const frames = {json.dumps(frames)}, ts = {json.dumps(ts.tolist())};
+  const slider = root.querySelector("input"), label = root.querySelector("output"),
+        img = root.querySelector("img");
+  slider.addEventListener("input", () => {{
+    const k = Number(slider.value);
+    img.src = frames[k]; img.alt = label.textContent = "frame " + ts[k];
+  }});
+}})();
+</script>
+</div>"""
+
+
+def frame_scrubber(video: torch.Tensor, panels, n_static: int = 4, max_frames: int = 64) -> None:
+    """A slider over the frames of video (T, 3, H, W) showing each frame and `panels` beside it.
+
+    `panels` is a list of functions (t, ax) -> None. In a notebook (JupyterLab, Notebook,
+    Colab, VS Code) the slider is an HTML output that swaps pre-drawn figures in the browser
+    (see `scrubber_html`): it needs no kernel and no widget state, so a saved notebook reopened
+    later still scrubs, and a viewer that runs no JavaScript shows the first frame. Where no
+    notebook frontend exists (RVIT_MINI_STATIC set, as the notebook tests do; a script) it
+    draws `n_static` evenly spaced frames as one static figure instead. Returns None, so the
+    cell shows no value below the slider.
     """
-    def draw(t, axes):
-        axes[0].imshow(to_image(video[t]))
-        axes[0].set_title(f"frame {t}")
-        axes[0].axis("off")
-        for fn, ax in zip(panels, axes[1:]):
-            fn(t, ax)
-
     if widget_frontend():
-        import ipywidgets as widgets
-
-        def show(t):
-            fig, axes = plt.subplots(1, 1 + len(panels), figsize=(3.2 * (1 + len(panels)), 3))
-            draw(t, axes)
-            plt.show()
-
-        return widgets.interact(show, t=widgets.IntSlider(0, 0, len(video) - 1, 1,
-                                                         description="frame"))
+        _display({"text/html": scrubber_html(video, panels, max_frames),
+                  "text/plain": f"frame scrubber over {len(video)} frames (shown in a notebook)"},
+                 raw=True)
+        return
     ts = np.linspace(0, len(video) - 1, n_static).round().astype(int)
-    fig, axes = plt.subplots(n_static, 1 + len(panels),
+    fig, axes = plt.subplots(n_static, 1 + len(panels), layout="constrained",
                              figsize=(3.2 * (1 + len(panels)), 2.8 * n_static), squeeze=False)
     for t, row in zip(ts, axes):
-        draw(int(t), row)
-    fig.tight_layout()
+        _draw_scrubber_row(video, panels, int(t), row)
     plt.show()
 
 
 def widget_frontend() -> bool:
-    """True inside a live JupyterLab / Notebook / Colab kernel that can render widgets; False
-    where RVIT_MINI_STATIC is set (the notebook tests set it) or outside a notebook kernel."""
-    import os
-    import sys
-
+    """True inside a live notebook kernel (JupyterLab, Notebook, Colab, VS Code) whose frontend
+    shows HTML and runs its JavaScript; False where RVIT_MINI_STATIC is set (the notebook tests
+    and scripts/execute_notebooks.py set it) or outside a notebook kernel."""
     if os.environ.get("RVIT_MINI_STATIC"):
         return False
     if "google.colab" in sys.modules:

@@ -101,10 +101,13 @@ def write_readme(slug: str | None) -> None:
 
 def write_setup_cell(notebook: Path, url: str | None) -> None:
     nb = json.loads(notebook.read_text())
-    cell = {"cell_type": "code", "execution_count": None, "id": "colab-setup",
+    is_setup = [("colab-setup" in c.get("metadata", {}).get("tags", [])) for c in nb["cells"]]
+    old = next((c for c, setup in zip(nb["cells"], is_setup) if setup), {})
+    # keep the replaced cell's execution count, so that an executed notebook stays in step
+    cell = {"cell_type": "code", "execution_count": old.get("execution_count"), "id": "colab-setup",
             "metadata": {"tags": ["colab-setup"]}, "outputs": [],
             "source": SETUP.format(repository=url).splitlines(keepends=True)}
-    cells = [c for c in nb["cells"] if "colab-setup" not in c.get("metadata", {}).get("tags", [])]
+    cells = [c for c, setup in zip(nb["cells"], is_setup) if not setup]
     first_code = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
     nb["cells"] = cells[:first_code] + [cell] + cells[first_code:]
     notebook.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")

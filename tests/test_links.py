@@ -50,3 +50,18 @@ def test_committed_notebooks_carry_the_current_setup_cell():
         cells = json.loads(path.read_text())["cells"]
         first_code = next(c for c in cells if c["cell_type"] == "code")
         assert "".join(first_code["source"]) == expected, f"{path.name}: run make links"
+
+
+def test_rewriting_the_setup_cell_keeps_the_execution_counts_in_step(tmp_path):
+    import json
+    path = tmp_path / "nb.ipynb"
+    cells = [{"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# title"},
+             {"cell_type": "code", "execution_count": 1, "id": "colab-setup",
+              "metadata": {"tags": ["colab-setup"]}, "outputs": [], "source": "old"},
+             {"cell_type": "code", "execution_count": 2, "id": "c", "metadata": {}, "outputs": [],
+              "source": "x = 1"}]
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    links.write_setup_cell(path, "https://github.com/ada/rvit-mini")
+    cells = json.loads(path.read_text())["cells"]
+    assert [c.get("execution_count") for c in cells] == [None, 1, 2]
+    assert "ada/rvit-mini" in "".join(cells[1]["source"])

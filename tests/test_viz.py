@@ -2,6 +2,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from rvit_mini import viz  # noqa: E402
@@ -36,3 +37,51 @@ def test_live_history_keeps_every_record_and_draws_loss_and_accuracy():
     loss_ax, acc_ax = live.fig.axes
     assert list(loss_ax.lines[0].get_ydata()) == [1.0, 0.5, 1 / 3]
     assert list(acc_ax.lines[0].get_ydata()) == [50.0]
+
+
+def test_scrubber_in_a_notebook_is_one_html_output_and_returns_nothing(monkeypatch):
+    shown = []
+    monkeypatch.setattr(viz, "widget_frontend", lambda: True)
+    monkeypatch.setattr(viz, "_display", lambda obj, raw=False: shown.append(obj))
+    out = viz.frame_scrubber(torch.rand(10, 3, 32, 32), [lambda t, ax: ax.set_title(f"t={t}")])
+    assert out is None  # no value (such as interact's function) shown under the slider
+    (bundle,) = shown
+    html = bundle["text/html"]
+    assert 'type="range" min="0" max="9"' in html
+    assert html.count("data:image/png;base64,") == 10 + 1  # every frame, and the first shown
+    assert "<script>" in html and "widget" not in html  # no widget state to lose on saving
+
+
+def test_scrubber_draws_at_most_max_frames_evenly_spaced():
+    html = viz.scrubber_html(torch.rand(100, 3, 16, 16), [], max_frames=5)
+    assert html.count("data:image/png;base64,") == 5 + 1
+    assert "ts = [0, 25, 50, 74, 99]" in html
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_scrubber_panels_keep_their_labels_clear_of_each_other():
+    classes = [f"class_name_{k}" for k in range(10)]
+
+    def heatmap(t, ax):
+        ax.imshow(np.random.rand(4, 4))
+        ax.set_title("|h_t - h_(t-1)| per patch")
+        ax.axis("off")
+
+    def belief(t, ax):
+        ax.barh(range(10), np.random.rand(10))
+        ax.set_yticks(range(10), classes, fontsize=7)
+        ax.set_title("head(f_t); true: class_name_3", fontsize=9)
+
+    fig = viz.scrubber_figure(torch.rand(16, 3, 32, 32), [heatmap, belief], 3)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.get_tightbbox(renderer) for ax in fig.axes]  # axes with ticks, labels, title
+    for i in range(len(boxes)):
+        assert fig.bbox.contains(boxes[i].x0, boxes[i].y0) and fig.bbox.contains(boxes[i].x1,
+                                                                                  boxes[i].y1)
+        for j in range(i):
+            assert not _overlap(boxes[i], boxes[j]), f"panel {i}'s labels run into panel {j}"
+    plt.close(fig)
