@@ -54,22 +54,24 @@ def read_log(path) -> list[dict]:
 
 
 def plot_history(records: list[dict], ax=None, title: str = "training"):
-    """Training loss against step, and validation accuracy on a second axis."""
-    ax = ax or plt.subplots(figsize=(6, 3.5))[1]
+    """Training loss against step, and the validation metric (top-1, or mAP for multi-label
+    data) on a second axis; one legend, above the plot, so that it covers no curve."""
+    ax = ax or plt.subplots(figsize=(6, 3.5), layout="constrained")[1]
     train = [r for r in records if "loss" in r]
-    ax.plot([r["step"] for r in train], [r["loss"] for r in train], label="train loss")
+    lines = ax.plot([r["step"] for r in train], [r["loss"] for r in train], label="train loss")
     ax.set_xlabel("step")
     ax.set_ylabel("cross-entropy loss")
-    val = [r for r in records if "val_top1" in r]
-    if val:
+    metric = next((k for k in ("val_top1", "val_mAP") if any(k in r for r in records)), None)
+    if metric is not None:
+        val = [r for r in records if metric in r]
+        name = {"val_top1": "validation top-1", "val_mAP": "validation mAP"}[metric]
         acc = ax.twinx()
-        acc.plot([r["step"] for r in val], [100 * r["val_top1"] for r in val], "o-", color="C1",
-                 label="validation top-1")
-        acc.set_ylabel("validation top-1 (%)")
+        lines += acc.plot([r["step"] for r in val], [100 * r[metric] for r in val], "o-",
+                          color="C1", label=name)
+        acc.set_ylabel(f"{name} (%)")
         acc.set_ylim(0, 100)
-        acc.legend(loc="center right")
-    ax.legend(loc="upper right")
-    ax.set_title(title)
+    ax.legend(handles=lines, loc="lower left", bbox_to_anchor=(0, 1.02), ncols=2, frameon=False)
+    ax.set_title(title, loc="right")
     return ax
 
 
@@ -80,7 +82,7 @@ class LiveHistory:
 
     def __init__(self, title: str = "training"):
         self.records, self.title = [], title
-        self.fig = plt.figure(figsize=(6, 3.5))
+        self.fig = plt.figure(figsize=(6, 3.5), layout="constrained")
         plt.close(self.fig)  # shown through the display handle, not again at the cell's end
         self.handle = _display(self.fig)
 
