@@ -94,13 +94,17 @@ def say(request, line):
 
 
 def chromium() -> str:
-    found = os.environ.get("RVIT_MINI_CHROMIUM") or next(
-        (p for p in ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
-                     shutil.which("google-chrome")] if p and os.access(p, os.X_OK)), None)
+    """The Chromium to drive; the test fails saying how to get one where there is none."""
+    wanted = os.environ.get("RVIT_MINI_CHROMIUM")
+    candidates = [wanted] if wanted else ["/usr/bin/chromium", shutil.which("chromium"),
+                                          shutil.which("chromium-browser"),
+                                          shutil.which("google-chrome")]
+    found = next((p for p in candidates if p and os.access(p, os.X_OK)), None)
     if not found:
-        pytest.fail("no Chromium found (looked for /usr/bin/chromium, chromium, chromium-browser, "
-                    "google-chrome on PATH): install it with `apt-get install chromium` "
-                    "(Debian/Ubuntu, as root), or set RVIT_MINI_CHROMIUM=/path/to/chromium")
+        looked = wanted or "/usr/bin/chromium, or chromium, chromium-browser, google-chrome on PATH"
+        pytest.fail(f"no Chromium found at {looked}: install it with `apt-get install chromium` "
+                    "(Debian/Ubuntu, as root), or set RVIT_MINI_CHROMIUM=/path/to/chromium",
+                    pytrace=False)
     return found
 
 
@@ -200,7 +204,18 @@ class Lab:
 
 
 @pytest.fixture(scope="module")
-def lab(request):
+def browser_path():
+    """Chromium, and Playwright to drive it: checked before JupyterLab is started."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        pytest.fail("Playwright's Python package is missing: pip install -e \".[browser]\" "
+                    "(make test-browser installs it)", pytrace=False)
+    return chromium()
+
+
+@pytest.fixture(scope="module")
+def lab(request, browser_path):
     if not notebooks():
         pytest.skip(f"no notebooks in {NOTEBOOKS}")
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -217,15 +232,11 @@ def lab(request):
 
 
 @pytest.fixture(scope="module")
-def page(lab):
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright's Python package is missing: pip install -e \".[browser]\" "
-                    "(make test-browser installs it)")
-    executable = chromium()
+def page(lab, browser_path):
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        browser = p.chromium.launch(executable_path=browser_path, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.on("dialog", lambda dialog: dialog.accept())
         yield page
