@@ -17,13 +17,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from . import data, train
 from .accelerate import accelerate
 from .flops import flops_per_frame
 from .models import SCALES, create_model, list_models
 from .pretrained import CHECKPOINTS, list_pretrained, load_pretrained
+from .progress import tqdm
 from .retrain import SHIPPED, reversed_pair_accuracy, train_all
 from .run import NonFiniteLossError, init_distributed, model_from_checkpoint
 from .stream import StreamingClassifier

@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from .data import collate
 from .models import VideoTransformer, create_model
+from .progress import tqdm
 from .run import Progress, Run, StepBoundaryInterrupt, init_distributed
 
 

@@ -8,8 +8,8 @@ import warnings
 from pathlib import Path
 
 from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
 
+from ..progress import tqdm
 from .datasets import SPLITS, VideoClips, load
 from .video import count_frames, read_video
 
