@@ -126,12 +126,13 @@ def pca_2d(states: torch.Tensor) -> torch.Tensor:
     return flat @ v
 
 
-def frame_scrubber(video: torch.Tensor, panels, n_static: int = 4):
+def frame_scrubber(video: torch.Tensor, panels, n_static: int = 4, static_frames=None):
     """A slider over frames showing the frame and `panels(t, axes)` beside it.
 
     `panels` is a list of functions (t, ax) -> None. With a widget frontend (JupyterLab,
     Colab) this returns an ipywidgets slider; where none exists (nbval, a static viewer) it
-    draws `n_static` evenly spaced frames as one static figure instead.
+    draws `n_static` evenly spaced frames (or the frames listed in `static_frames`) as one
+    static figure instead.
     """
     def draw(t, axes):
         axes[0].imshow(to_image(video[t]))
@@ -150,9 +151,10 @@ def frame_scrubber(video: torch.Tensor, panels, n_static: int = 4):
 
         return widgets.interact(show, t=widgets.IntSlider(0, 0, len(video) - 1, 1,
                                                          description="frame"))
-    ts = np.linspace(0, len(video) - 1, n_static).round().astype(int)
-    fig, axes = plt.subplots(n_static, 1 + len(panels),
-                             figsize=(3.2 * (1 + len(panels)), 2.8 * n_static), squeeze=False)
+    ts = np.linspace(0, len(video) - 1, n_static).round().astype(int) if static_frames is None \
+        else np.asarray(static_frames)
+    fig, axes = plt.subplots(len(ts), 1 + len(panels),
+                             figsize=(3.2 * (1 + len(panels)), 2.8 * len(ts)), squeeze=False)
     for t, row in zip(ts, axes):
         draw(int(t), row)
     fig.tight_layout()
