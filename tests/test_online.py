@@ -363,3 +363,16 @@ def test_evaluate_stream_prints_one_table_of_rivals(tmp_path, capsys):
                                                           "| rvit@reset"]
     rows = __import__("json").loads((tmp_path / "rows.json").read_text())["rows"]
     assert rows[1]["name"] == "shown" and "settled" not in rows[1] and "settled" in rows[2]
+
+
+def test_the_static_scrubber_shows_the_frames_asked_for(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("RVIT_MINI_STATIC", "1")
+    drawn = []
+    rm.viz.frame_scrubber(video(12), [lambda t, ax: drawn.append(t)], static_frames=[5, 6, 7])
+    assert drawn == [5, 6, 7] and len(plt.gcf().axes) == 6
+    plt.close("all")
