@@ -154,6 +154,8 @@ def train_on_streams(name: str, out: Path, workers: int = 0) -> dict:
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
     torch.save(model.state_dict(), out / f"{name}.pt")
     (run / "last.pt").unlink()
+    card = {"name": name, "recipe": recipe.to_dict(), "model_config": model.cfg.to_dict()}
+    (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")  # to load it by name
     tested = [f"{name}@w{w}" for w in spec["windows"]] if "windows" in spec else [name]
     test = {}
     for kind, action_frames in (("8-frame actions", (8, 8)), ("6- to 20-frame actions", (6, 20))):
@@ -163,8 +165,7 @@ def train_on_streams(name: str, out: Path, workers: int = 0) -> dict:
                       **{row["name"]: {k: round(v, 4) for k, v in row.items()
                                        if k in ("accuracy", "mAP", "mcAP", "first3", "rest",
                                                 "settled", "worst_pair")} for row in rows}}
-    card = {
-        "name": name, "recipe": recipe.to_dict(), "model_config": model.cfg.to_dict(),
+    card.update({
         "parameters": sum(p.numel() for p in model.parameters()),
         "init": f"the shipped {recipe.init}",
         "data": {"set": "StickStreams", "split": "train", "seed": DATA_SEED, "size": 32,
@@ -181,7 +182,7 @@ def train_on_streams(name: str, out: Path, workers: int = 0) -> dict:
         "tuned_on": TUNED_ON,
         "load_average": {"before": load_before, "after": [round(x, 1) for x in os.getloadavg()]},
         "machine": machine(), "commit": commit(),
-    }
+    })
     (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
     return card
 
