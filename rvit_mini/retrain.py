@@ -7,8 +7,9 @@ RViT-S and RViT from it, RViT from scratch (the comparison), and CViT. The files
 rvit_mini/checkpoints (package data), replacing the shipped ones.
 
 Then the online recognisers (ours), trained on StickStreams with per-frame labels
-(STREAM_TRAINED): rvit_online from the shipped rvit, and its rival cvit_online, a CViT over a
-sliding window, from the shipped cvit. Their cards report per-frame accuracy on held-out
+(STREAM_TRAINED): rvit_online from the shipped rvit; vit_online, the memoryless control, from
+the shipped vit on the same streams; and the rival cvit_online, a CViT over a sliding window,
+from the shipped cvit. Their cards report per-frame accuracy on held-out
 streams; on a busy machine `OMP_NUM_THREADS=1` trains them fastest.
 """
 
@@ -31,7 +32,8 @@ from .weights import init_from_vit
 # online ones the clip-trained model they start from)
 SHIPPED = {"vit": "mini_vit", "rvit_s": "mini_rvit_s", "rvit": "mini_rvit",
            "rvit_scratch": "mini_rvit_scratch", "cvit": "mini_cvit",
-           "rvit_online": "mini_rvit_online", "cvit_online": "mini_cvit_online"}
+           "rvit_online": "mini_rvit_online", "vit_online": "mini_vit_online",
+           "cvit_online": "mini_cvit_online"}
 DATA_SEED = 0
 
 # The models trained on streams: StickStreams' arguments (train split, DATA_SEED), CViT's
@@ -44,6 +46,8 @@ STREAM_TRAINED = {
     "rvit_online": {"streams": dict(num_frames=64, num_streams=1500, action_frames=(4, 16),
                                     walks=0.25, target="shown"),
                     "model": {"tbptt": 16}},
+    "vit_online": {"streams": dict(num_frames=64, num_streams=1500, action_frames=(4, 16),
+                                   walks=0.25, target="shown")},
     "cvit_online": {"streams": dict(num_frames=40, num_streams=1500, action_frames=(4, 16),
                                     walks=0.25, target="shown"),
                     "windows": (8, 16, 32)},
