@@ -144,8 +144,9 @@ def cmd_evaluate(args) -> None:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
 
 
-STREAM_RIVALS = ["majority", "shown", "vit", "rvit", "rvit@reset", "cvit_online@w8",
-                 "cvit_online@w16", "cvit_online@w32", "rvit_online", "rvit_online@reset"]
+STREAM_RIVALS = ["majority", "shown", "vit", "vit_online", "rvit", "rvit@reset",
+                 "cvit_online@w8", "cvit_online@w16", "cvit_online@w32", "rvit_online",
+                 "rvit_online@reset"]
 
 
 def cmd_evaluate_stream(args) -> None:
