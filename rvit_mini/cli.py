@@ -1,9 +1,11 @@
-"""python -m rvit_mini {info,make-data,check-data,train,evaluate,stream,checkpoints}: the command line.
+"""python -m rvit_mini {info,make-data,check-data,train,evaluate,evaluate-stream,stream,
+checkpoints}: the command line.
 
     python -m rvit_mini train --recipe mini_rvit_s --out runs/rvit_s
     torchrun --nproc_per_node=2 -m rvit_mini train --recipe mini_rvit_s --out runs/rvit_s
     python -m rvit_mini evaluate runs/rvit_s/last.pt --split test
     python -m rvit_mini stream clip.mp4 --model rvit_s
+    python -m rvit_mini evaluate-stream rvit rvit_online cvit_online@w16 --streams 8
 
 A mistake in the input (a missing file, a value that makes no sense, a run folder in use) is
 reported in one line, without a traceback; RVIT_MINI_TRACEBACK=1 shows the traceback too.
@@ -140,6 +142,31 @@ def cmd_evaluate(args) -> None:
         print("\n".join(summary))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+
+
+STREAM_RIVALS = ["majority", "shown", "vit", "vit_online", "rvit", "rvit@reset",
+                 "cvit_online@w8", "cvit_online@w16", "cvit_online@w32", "rvit_online",
+                 "rvit_online@reset"]
+
+
+def cmd_evaluate_stream(args) -> None:
+    """Online recognition: rivals named by shipped model (name@reset: the oracle reset;
+    cvit_online@w16: a window of 16 frames; majority; shown: the ceiling) on the same held-out
+    StickStreams, and at the composite pairs; prints a markdown table."""
+    from . import online
+
+    rows = online.evaluate_streams(args.names, args.streams, args.frames, args.seed, args.split,
+                                   action_frames=tuple(args.action_frames),
+                                   clips_per_pair=args.pairs)
+    lo, hi = args.action_frames
+    print(f"{args.streams} {args.split} streams of {args.frames} frames, actions of "
+          f"{lo if lo == hi else f'{lo} to {hi}'} frames (seed {args.seed})"
+          + (f"; {args.pairs} clips of each composite pair" if args.pairs else "") + "\n")
+    print(online.markdown(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": {k: v for k, v in vars(args).items()
+                                                         if k != "func"}, "rows": rows},
+                                              indent=1) + "\n")
 
 
 def cmd_stream(args) -> None:
@@ -282,6 +309,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=positive_int, help="frames per clip (default: the model's)")
     p.add_argument("--json", help="also write the metrics to this file")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("evaluate-stream", help=cmd_evaluate_stream.__doc__)
+    p.add_argument("names", nargs="*", default=STREAM_RIVALS,
+                   help=f"rivals (default: {' '.join(STREAM_RIVALS)})")
+    p.add_argument("--streams", type=positive_int, default=8, help="held-out streams")
+    p.add_argument("--frames", type=positive_int, default=480, help="frames per stream")
+    p.add_argument("--action-frames", type=positive_int, nargs=2, default=[8, 8],
+                   metavar=("MIN", "MAX"), help="frames per action (default: 8 8)")
+    p.add_argument("--seed", type=count, default=0)
+    p.add_argument("--split", default="test", choices=data.stick_actions.SPLITS)
+    p.add_argument("--pairs", type=count, default=20,
+                   help="clips of each composite pair for the switch columns (0: none)")
+    p.add_argument("--json", help="also write the rows to this file")
+    p.set_defaults(func=cmd_evaluate_stream)
 
     p = sub.add_parser("checkpoints", help=cmd_checkpoints.__doc__)
     p.add_argument("--out", default=str(CHECKPOINTS),

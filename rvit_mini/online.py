@@ -13,12 +13,23 @@ A recogniser takes frames in order and gives logits for the newest frame, never 
     rows = compare({"rvit": Recurrent(rvit), "cvit w8": Window(cvit, 8)}, streams)
     print(markdown(rows))
 
+    # or by name, on the same held-out streams, with the switch at the composite pairs:
+    print(markdown(evaluate_streams(["majority", "shown", "vit_online", "rvit", "rvit_online",
+                                     "cvit_online@w8"], action_frames=(8, 8), clips_per_pair=20)))
+    #   (python -m rvit_mini evaluate-stream prints the same table)
+
 Metrics follow the online action detection literature (THUMOS'14, TVSeries; LSTR's stream
 mode): per-frame accuracy, per-frame mAP and calibrated mAP (De Geest et al., "Online Action
 Detection", ECCV 2016), accuracy by position inside an action, switch delay at the boundary of
 a composite clip, and per frame: latency, FLOPs and the memory a recogniser holds.
+
+An action's first frame, and at times its second, still shows the last pose of the action
+before (the figure starts to move a little after the label changes; StickStreams.shown): the
+"shown" row scores those labels as predictions, the ceiling for a recogniser that names what it
+sees (85 % of the frames of streams of 8-frame actions).
 """
 
+import math
 import statistics
 import time
 
@@ -28,9 +39,10 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .analysis import change_point, switch_delay, trace
 from .data import CLASSES, COMPOSITES, StickStreams, composite_clip
+from .data.streams import motion_onsets
 from .memory import MemoryTracker
-from .models import CViT
-from .pretrained import load_pretrained
+from .models import CViT, RViT
+from .pretrained import CHECKPOINTS, load_pretrained
 
 
 # -- recognisers --------------------------------------------------------------------------------
@@ -242,28 +254,29 @@ def _bytes(tensors) -> int:
 
 
 @torch.no_grad()
-def cost(recogniser, frames: torch.Tensor, timed: int = 32) -> dict:
-    """Per-frame cost on one stream, in the steady state. frames (T, C, H, W): the first w fill
-    the window (w = 1 without one), FLOPs and memory are counted on the w-th; up to `timed` of
-    the frames after them are timed one by one.
+def cost(recogniser, frames: torch.Tensor, timed: int = 32, after: int | None = None) -> dict:
+    """Per-frame cost on one stream, in the steady state. frames (T, C, H, W): the first
+    `after` frames (default w - 1: those that fill the window, w = 1 without one) are streamed
+    first, FLOPs and memory are counted on the next; up to `timed` of the frames after it are
+    timed one by one.
 
     Returns {"ms": median latency per frame, "mflops": forward MFLOPs per frame, "state_bytes":
     what the recogniser holds from one frame to the next, "peak_bytes": the most its update
     allocates at once}.
     """
     rec = as_recogniser(recogniser)
-    window = getattr(rec, "window", 1)
-    if len(frames) <= window:
-        raise ValueError(f"cost needs more than the {window} frames that fill the window, "
-                         f"got {len(frames)}")
+    after = getattr(rec, "window", 1) - 1 if after is None else after
+    if len(frames) <= after + 1:
+        raise ValueError(f"cost streams {after} frames first, then counts one and times at "
+                         f"least one more: it needs more than {after + 1} frames, got {len(frames)}")
     rec.reset(1, frames.device)
-    for frame in frames[:window - 1]:
+    for frame in frames[:after]:
         rec.update(frame[None])
     counter, tracker = FlopCounterMode(display=False), MemoryTracker()
     with counter, tracker:
-        rec.update(frames[window - 1][None])
+        rec.update(frames[after][None])
     times = []
-    for frame in frames[window:window + timed]:
+    for frame in frames[after + 1:after + 1 + timed]:
         start = time.perf_counter()
         rec.update(frame[None])
         times.append(time.perf_counter() - start)
@@ -293,33 +306,36 @@ def compare(recognisers: dict, streams, batch_size: int = 8) -> list[dict]:
 
 COLUMNS = {"accuracy": ("frame acc", "{:.1%}"), "mAP": ("mAP", "{:.1%}"),
            "mcAP": ("mcAP", "{:.1%}"), "first3": ("acc, first 3 frames", "{:.1%}"),
-           "rest": ("acc, later frames", "{:.1%}"), "ms": ("ms/frame", "{:.2f}"),
+           "rest": ("acc, later frames", "{:.1%}"),
+           "settled": ("settled <= 3 frames, all pairs", "{:.0%}"),
+           "worst_pair": ("settled, worst pair", "{:.0%}"), "ms": ("ms/frame", "{:.2f}"),
            "mflops": ("MFLOPs/frame", "{:.1f}"), "state_bytes": ("state KiB", "{:.1f}"),
            "peak_bytes": ("peak KiB", "{:.0f}")}
 
 
-def markdown(rows: list[dict]) -> str:
-    """Rows from compare() as a markdown table (the columns each row has)."""
-    keys = [k for k in COLUMNS if k in rows[0]]
+def markdown(rows: list[dict], columns=None) -> str:
+    """Rows from compare() as a markdown table: `columns` (keys of COLUMNS), by default those
+    any row has; "-" where a row has none (no cost for the "shown" ceiling)."""
+    keys = [k for k in COLUMNS if any(k in row for row in rows)] if columns is None else columns
     lines = ["| " + " | ".join(["", *(COLUMNS[k][0] for k in keys)]) + " |",
              "|---" + "|--:" * len(keys) + "|"]
     for row in rows:
-        cells = [(COLUMNS[k][1].format(row[k] / 1024 if k.endswith("bytes") else row[k]))
-                 for k in keys]
+        cells = [COLUMNS[k][1].format(row[k] / 1024 if k.endswith("bytes") else row[k])
+                 if k in row else "-" for k in keys]
         lines.append("| " + " | ".join([row["name"], *cells]) + " |")
     return "\n".join(lines)
 
 
-def rival(spec: str, majority: int | None = None):
+def rival(spec: str, majority: int | None = None, root=CHECKPOINTS):
     """A rival by name: "majority" (always class `majority`); a shipped model ("rvit", "vit":
     Recurrent; "cvit": Window over the frames it was trained on); "rvit@reset" (oracle reset);
-    "cvit@w4" (a window of 4 frames)."""
+    "cvit@w4" (a window of 4 frames). Models load from `root` (the shipped ones by default)."""
     if spec == "majority":
         if majority is None:
             raise ValueError("the majority guess needs the majority class: pass majority=k")
         return Constant(majority, len(CLASSES))
     name, _, option = spec.partition("@")
-    model = load_pretrained(name)
+    model = load_pretrained(name, root)
     if isinstance(model, CViT) and (option == "" or option[:1] == "w" and option[1:].isdigit()):
         return Window(model, int(option[1:]) if option else model.cfg.num_frames)
     if not isinstance(model, CViT) and option in ("", "reset"):
@@ -328,14 +344,42 @@ def rival(spec: str, majority: int | None = None):
     raise ValueError(f"unknown rival {spec!r}; use {name} or {choices}")
 
 
+def majority_class(num_frames: int = 480, action_frames: tuple = (6, 20), seed: int = 0) -> int:
+    """The commonest label of the train split's first 64 streams of this kind."""
+    train = StickStreams("train", num_frames, seed=seed, num_streams=64,
+                         action_frames=action_frames)
+    return torch.cat([train.labels(i) for i in range(len(train))]).bincount().argmax().item()
+
+
+def shown_row(streams, name: str = "shown") -> dict:
+    """The ceiling for a recogniser that names what it sees: stream_metrics of the labels of
+    the action each frame shows (StickStreams.shown) taken as predictions."""
+    labels = torch.stack([streams.labels(i) for i in range(len(streams))])
+    shown = torch.stack([streams.shown(i) for i in range(len(streams))])
+    return {"name": name, **stream_metrics(nn.functional.one_hot(shown, len(CLASSES)).float(),
+                                           labels)}
+
+
 def evaluate_streams(names: list, num_streams: int = 8, num_frames: int = 480, seed: int = 0,
-                     split: str = "test", batch_size: int = 8) -> list[dict]:
-    """The rivals `names` (see rival()) on the same StickStreams -> compare() rows. The
-    majority class is the commonest label of the train split's first 64 streams."""
-    train = StickStreams("train", num_frames, seed=seed, num_streams=64)
-    majority = torch.cat([train.labels(i) for i in range(len(train))]).bincount().argmax().item()
-    streams = StickStreams(split, num_frames, seed=seed, num_streams=num_streams)
-    return compare({name: rival(name, majority) for name in names}, streams, batch_size)
+                     split: str = "test", batch_size: int = 8, action_frames: tuple = (6, 20),
+                     clips_per_pair: int = 0, root=CHECKPOINTS) -> list[dict]:
+    """The rivals `names` (see rival(); "shown": shown_row, the ceiling) on the same
+    StickStreams -> compare() rows, in the order named. The majority class is majority_class()
+    of streams of the same kind. With clips_per_pair, each recogniser's rows also say in what
+    share of the composite clips (composite_clips(clips_per_pair, seed=seed)) it settles on the
+    second action within 3 frames, over all pairs and in its worst pair."""
+    majority = majority_class(num_frames, action_frames, seed)
+    streams = StickStreams(split, num_frames, seed=seed, num_streams=num_streams,
+                           action_frames=action_frames)
+    rivals = {name: rival(name, majority, root) for name in names if name != "shown"}
+    rows = {row["name"]: row for row in compare(rivals, streams, batch_size)}
+    if "shown" in names:
+        rows["shown"] = shown_row(streams)
+    clips = composite_clips(clips_per_pair, seed=seed) if clips_per_pair else None
+    for name, rec in rivals.items() if clips else ():
+        settled = [row["settled"] for row in switch_delays(rec, clips)]
+        rows[name].update(settled=sum(settled) / len(settled), worst_pair=min(settled))
+    return [rows[name] for name in names]
 
 
 # -- at a boundary: the composite pairs ---------------------------------------------------------
@@ -369,18 +413,66 @@ def switch_delays(recogniser, clips: dict, within: int = 3) -> list[dict]:
     return rows
 
 
+def shown_switch_delays(clips: dict, seed: int = 0, within: int = 3) -> list[dict]:
+    """switch_delays' rows for the action each frame shows, in composite_clips(..., seed=seed)'s
+    clips: the delay of a recogniser that names what it sees at once, the frames until the
+    second action's figure starts to move."""
+    rows = []
+    for (first, second), (videos, _, bounds) in clips.items():
+        delays = [math.ceil(motion_onsets([first, second], videos.shape[1], seed + i)[1]) - b
+                  for i, b in enumerate(bounds)]
+        rows.append({"pair": f"{first} > {second}",
+                     "settled": sum(d <= within for d in delays) / len(delays),
+                     "median_delay": statistics.median(delays), "never": 0.0})
+    return rows
+
+
 @torch.no_grad()
-def change_point_errors(clips: dict, rvit: nn.Module, vit: nn.Module) -> dict:
-    """Mean |found - true| boundary in frames over all clips, the change point found
-    (analysis.change_point) from: the RViT's top-layer hidden state, the ViT's per-frame
-    features, the pixels; and the constant guess of the clip's middle frame."""
-    errors = {"RViT hidden state": [], "ViT features": [], "pixels": [], "middle frame": []}
+def memory_of_the_past(model, clips: dict, frames: int = 6) -> torch.Tensor:
+    """How much of a recurrent model's top-layer state after a composite boundary comes from
+    the frames before it: each clip streamed twice, as it is and with the state reset at the
+    boundary (so both runs see the same frames from there on); the mean over clips of
+    |h_t - h_t(reset)| / |h_t| at t = boundary + k, k = 0 .. frames - 1 -> (frames,). Zero for
+    a model without memory."""
+    out = []
     for videos, _, bounds in clips.values():
-        vit_feats = vit.forward_features(videos)  # (N, T, D)
-        for video, feats, b in zip(videos, vit_feats, bounds):
-            found = {"RViT hidden state": change_point(trace(rvit, video)["states"]),
-                     "ViT features": change_point(feats), "pixels": change_point(video),
-                     "middle frame": len(video) // 2}
-            for source, f in found.items():
-                errors[source].append(abs(f - b))
+        if max(bounds) + frames > videos.shape[1]:
+            raise ValueError(f"a clip of {videos.shape[1]} frames with its boundary at frame "
+                             f"{max(bounds)} has fewer than {frames} frames after it")
+        for video, b in zip(videos, bounds):
+            whole = trace(model, video[:b + frames])["states"][b:]
+            fresh = trace(model, video[b:b + frames])["states"]
+            out.append((whole - fresh).flatten(1).norm(dim=1) / whole.flatten(1).norm(dim=1))
+    return torch.stack(out).mean(0)
+
+
+def switch_table(rows: dict) -> str:
+    """{rival: switch_delays rows} -> markdown: per pair, the share settled within 3 frames
+    and the median delay in frames ("never" where most clips never settle)."""
+    names = list(rows)
+    lines = ["| pair | " + " | ".join(f"{n}: settled <= 3 / median" for n in names) + " |",
+             "|---" + "|--:" * len(names) + "|"]
+    for i, pair in enumerate(r["pair"] for r in rows[names[0]]):
+        cells = [f"{rows[n][i]['settled']:.0%} / "
+                 + ("never" if rows[n][i]["median_delay"] is None
+                    else f"{rows[n][i]['median_delay']:g}") for n in names]
+        lines.append(f"| {pair} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+@torch.no_grad()
+def change_point_errors(clips: dict, models: dict) -> dict:
+    """Mean |found - true| boundary in frames over all clips, the change point found
+    (analysis.change_point) from each of `models` {name: model}: an RViT's top-layer hidden
+    state, a ViT's per-frame features; from the pixels; and the constant guess of the clip's
+    middle frame."""
+    errors = {**{name: [] for name in models}, "pixels": [], "middle frame": []}
+    for videos, _, bounds in clips.values():
+        found = {name: [change_point(trace(m, v)["states"]) for v in videos]
+                 if isinstance(m, RViT) else [change_point(f) for f in m.forward_features(videos)]
+                 for name, m in models.items()}
+        found["pixels"] = [change_point(v) for v in videos]
+        found["middle frame"] = [videos.shape[1] // 2] * len(videos)
+        for source, points in found.items():
+            errors[source] += [abs(f - b) for f, b in zip(points, bounds)]
     return {source: sum(e) / len(e) for source, e in errors.items()}

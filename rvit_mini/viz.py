@@ -188,7 +188,8 @@ def scrubber_html(video: torch.Tensor, panels, max_frames: int = 64) -> str:
 </div>"""
 
 
-def frame_scrubber(video: torch.Tensor, panels, n_static: int = 4, max_frames: int = 64) -> None:
+def frame_scrubber(video: torch.Tensor, panels, n_static: int = 4, max_frames: int = 64,
+                   static_frames=None) -> None:
     """A slider over the frames of video (T, 3, H, W) showing each frame and `panels` beside it.
 
     `panels` is a list of functions (t, ax) -> None. In a notebook (JupyterLab, Notebook,
@@ -196,17 +197,18 @@ def frame_scrubber(video: torch.Tensor, panels, n_static: int = 4, max_frames: i
     (see `scrubber_html`): it needs no kernel and no widget state, so a saved notebook reopened
     later still scrubs, and a viewer that runs no JavaScript shows the first frame. Where no
     notebook frontend exists (RVIT_MINI_STATIC set, as the notebook tests do; a script) it
-    draws `n_static` evenly spaced frames as one static figure instead. Returns None, so the
-    cell shows no value below the slider.
+    draws `n_static` evenly spaced frames (or the frames listed in `static_frames`) as one
+    static figure instead. Returns None, so the cell shows no value below the slider.
     """
     if widget_frontend():
         _display({"text/html": scrubber_html(video, panels, max_frames),
                   "text/plain": f"frame scrubber over {len(video)} frames (shown in a notebook)"},
                  raw=True)
         return
-    ts = np.linspace(0, len(video) - 1, n_static).round().astype(int)
-    fig, axes = plt.subplots(n_static, 1 + len(panels), layout="constrained",
-                             figsize=(3.2 * (1 + len(panels)), 2.8 * n_static), squeeze=False)
+    ts = np.linspace(0, len(video) - 1, n_static).round().astype(int) if static_frames is None \
+        else np.asarray(static_frames)
+    fig, axes = plt.subplots(len(ts), 1 + len(panels), layout="constrained",
+                             figsize=(3.2 * (1 + len(panels)), 2.8 * len(ts)), squeeze=False)
     for t, row in zip(ts, axes):
         _draw_scrubber_row(video, panels, int(t), row)
     plt.show()

@@ -226,3 +226,153 @@ def test_rivals_are_named_by_checkpoint_and_option():
         online.rival("cvit@reset")
     with pytest.raises(ValueError, match="unknown rival 'rvit_s@w4'; use rvit_s or rvit_s@reset"):
         online.rival("rvit_s@w4")
+
+
+# -- what the frames show, walks, kept streams, windows ------------------------------------------
+def test_motion_onsets_are_those_composite_clip_draws(monkeypatch):
+    from rvit_mini.data import stick_actions
+    from rvit_mini.data.streams import motion_onsets
+
+    drawn = {}
+    render = stick_actions.render_segments
+
+    def spy(segments, *args):
+        drawn["onsets"] = [s.start for s in segments]
+        return render(segments, *args)
+
+    monkeypatch.setattr(stick_actions, "render_segments", spy)
+    composite_clip(["sit_down", "drink"], 16, seed=3)
+    assert drawn["onsets"] == motion_onsets(["sit_down", "drink"], 16, seed=3)
+    ds = StickStreams("val", num_frames=60, seed=1, num_streams=2, walks=1.0)
+    for i in range(2):
+        ds[i]
+        actions, lengths = ds.plan(i)
+        assert drawn["onsets"] == motion_onsets(actions, 60, ds._seeds(i)[2], lengths)
+
+
+def test_a_frame_shows_the_last_action_until_the_figure_moves():
+    ds = StickStreams("test", num_frames=120, seed=2, num_streams=3, action_frames=(8, 8))
+    for i in range(3):
+        labels, shown = ds.labels(i), ds.shown(i)
+        begins = online.positions(labels) == 0
+        # an action's first frame still shows the action before; later frames differ only
+        # where its figure has not moved yet (at most 30 % of an action's frames)
+        assert (shown[begins][1:] == labels[torch.nonzero(begins).flatten()[1:] - 1]).all()
+        late = online.positions(labels) >= 3
+        assert (shown[late] == labels[late]).all()
+    assert torch.equal(StickStreams("test", 120, seed=2, num_streams=3, action_frames=(8, 8),
+                                    target="shown")[1][1], ds.shown(1))
+
+
+def test_walks_begin_or_end_a_stream_and_leave_the_other_streams_alone():
+    plain = StickStreams("train", num_frames=80, seed=0, num_streams=40)
+    walking = StickStreams("train", num_frames=80, seed=0, num_streams=40, walks=0.5)
+    walked = 0
+    for i in range(40):
+        actions, lengths = walking.plan(i)
+        _chain(actions)
+        walks = [a for a in actions if a.startswith("walk")]
+        if walks:
+            walked += 1
+            assert len(walks) == 1 and walks[0] in (actions[0], actions[-1])
+        else:
+            assert (actions, lengths) == plain.plan(i)
+    assert 10 <= walked <= 30
+    with pytest.raises(ValueError, match="walks is the share of streams with a walk"):
+        StickStreams(walks=2)
+
+
+def test_kept_streams_come_back_exactly():
+    ds = StickStreams("val", num_frames=12, seed=4, num_streams=2, keep=True)
+    first, again = ds[1], ds[1]
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    assert torch.equal(first[0], StickStreams("val", num_frames=12, seed=4, num_streams=2)[1][0])
+
+
+def test_stream_windows_label_the_newest_frame_and_a_batch_is_one_width():
+    from torch.utils.data import DataLoader
+
+    from rvit_mini.data import collate
+    from rvit_mini.data.streams import StreamWindows
+
+    streams = StickStreams("train", num_frames=12, seed=1, num_streams=6)
+    windows = StreamWindows(streams, widths=(4, 8))
+    video, target = windows[1]
+    assert video.shape[0] == 8 and torch.equal(video, streams[1][0][-8:])
+    assert target[-1] == streams[1][1][-1] and (target[:-1] == -100).all()
+    loader = DataLoader(windows, batch_sampler=[[0, 1, 3], [1, 2]], collate_fn=collate)
+    assert [v.shape[:2] for v, _ in loader] == [(3, 4), (2, 8)]
+    with pytest.raises(ValueError, match="windows of up to 16 frames need streams"):
+        StreamWindows(streams, widths=(16,))
+
+
+# -- cost, the ceiling, the table, the command ----------------------------------------------------
+def test_cost_per_frame_does_not_grow_with_the_stream():
+    rvit, frames = model("rvit_s"), video(70)
+    early, late = (online.cost(rvit, frames, timed=2, after=n) for n in (4, 64))
+    for key in ("state_bytes", "peak_bytes", "mflops"):
+        assert early[key] == late[key]
+    cvit = model("cvit", num_frames=8)
+    early, late = (online.cost(online.Window(cvit, 8), frames, timed=2, after=n) for n in (7, 60))
+    assert early["state_bytes"] == late["state_bytes"] and early["mflops"] == late["mflops"]
+
+
+def test_the_shown_ceiling_scores_what_the_frames_show():
+    ds = StickStreams("test", num_frames=48, seed=0, num_streams=2, action_frames=(8, 8))
+    row = online.shown_row(ds)
+    labels = torch.stack([ds.labels(i) for i in range(2)])
+    shown = torch.stack([ds.shown(i) for i in range(2)])
+    assert row["accuracy"] == (labels == shown).double().mean().item() < 1
+    assert row["by_position"]["0"] == 1 / 6  # only each stream's first frame
+    table = online.markdown([row, {"name": "x", **row, "ms": 1.0}])
+    assert table.splitlines()[2].endswith("| - |") and "| 1.00 |" in table
+
+
+def test_change_points_from_each_model_and_the_controls():
+    clips = online.composite_clips(2, pairs=[("sit_down", "drink")])
+    errors = online.change_point_errors(clips, {"rvit_s": model("rvit_s"), "vit": model("vit")})
+    assert list(errors) == ["rvit_s", "vit", "pixels", "middle frame"]
+    bounds = clips[("sit_down", "drink")][2]
+    assert errors["middle frame"] == sum(abs(8 - b) for b in bounds) / 2
+
+
+def test_online_models_start_from_shipped_ones():
+    from rvit_mini import retrain, train
+
+    names = list(retrain.SHIPPED)
+    for name in retrain.STREAM_TRAINED:
+        recipe = train.RECIPES[retrain.SHIPPED[name]]
+        assert recipe.init in names[:names.index(name)] and recipe.note.startswith("ours")
+    cvit32, cvit8 = model("cvit", num_frames=32), model("cvit", num_frames=8)
+    retrain.init_from_shipped(cvit32, cvit8)
+    assert torch.equal(cvit32.time_embed[:, :8], cvit8.time_embed)
+    assert torch.equal(cvit32.blocks[0].attn.qkv.weight, cvit8.blocks[0].attn.qkv.weight)
+    with pytest.raises(ValueError, match="pos_embed: the shipped model has shape"):
+        retrain.init_from_shipped(model("rvit_s"), model("rvit_s", img_size=64))
+
+
+def test_evaluate_stream_prints_one_table_of_rivals(tmp_path, capsys):
+    from rvit_mini.cli import main
+
+    main(["evaluate-stream", "majority", "shown", "vit", "rvit@reset", "--streams", "1",
+          "--frames", "24", "--pairs", "1", "--json", str(tmp_path / "rows.json")])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("1 test streams of 24 frames, actions of 8 frames (seed 0); 1 clips of "
+                      "each composite pair")
+    assert [line.split(" |")[0] for line in out[4:]] == ["| majority", "| shown", "| vit",
+                                                          "| rvit@reset"]
+    rows = __import__("json").loads((tmp_path / "rows.json").read_text())["rows"]
+    assert rows[1]["name"] == "shown" and "settled" not in rows[1] and "settled" in rows[2]
+
+
+def test_the_static_scrubber_shows_the_frames_asked_for(monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("RVIT_MINI_STATIC", "1")
+    drawn = []
+    rm.viz.frame_scrubber(video(12), [lambda t, ax: drawn.append(t)], static_frames=[5, 6, 7])
+    assert drawn == [5, 6, 7] and len(plt.gcf().axes) == 6
+    plt.close("all")
