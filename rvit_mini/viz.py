@@ -279,6 +279,8 @@ def plot_frames_per_second(fps: dict, ax=None, title: str = "", xlabel: str = "f
     ax.set_yticks(rows, labels, fontsize=8)
     ax.set_xlim(0, 1.2 * top)
     ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    return ax
 
 
 # -- figures for the lessons (01, 02, 05) -------------------------------------------------------
