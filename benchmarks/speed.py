@@ -21,6 +21,7 @@ import torch.nn.functional as F  # noqa: E402
 from common import RESULTS, machine, save, seconds_each  # noqa: E402
 
 import rvit_mini as rm  # noqa: E402
+from rvit_mini.cost import clip_run  # noqa: E402
 
 # label -> (model, rm.accelerate options, modes); CUDA graphs replay the step in inference only
 VIDEO_MODELS = {
@@ -44,20 +45,6 @@ STREAMING = {"RViT-XL, streaming": "RViT-XL, sequential",
 
 def autocast(device, dtype):
     return torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32)
-
-
-def clip_run(model, video, train: bool, dtype):
-    """One forward (and backward) of a batch of clips."""
-    target = torch.zeros(video.shape[0], dtype=torch.long, device=video.device)
-
-    def run():
-        model.train(train)
-        with autocast(video.device, dtype), torch.set_grad_enabled(train):
-            logits = model(video)
-        if train:
-            F.cross_entropy(logits.float(), target).backward()
-            model.zero_grad(set_to_none=True)
-    return run
 
 
 def streaming_run(model, video, dtype):
