@@ -17,7 +17,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from common import RESULTS, machine, save, seconds_each  # noqa: E402
 
 import rvit_mini as rm  # noqa: E402
