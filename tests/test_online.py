@@ -402,3 +402,10 @@ def test_a_stream_trained_model_ships_with_a_tested_card(tmp_path, monkeypatch):
     assert card["training_cpu_seconds"] >= 0 and card["tuned_on"] == retrain.TUNED_ON
     assert rm.load_pretrained("cvit_online", tmp_path).cfg.num_frames == 32
     assert (tmp_path / "runs" / "cvit_online" / "log.jsonl").is_file()
+
+
+def test_composite_boundaries_anywhere_spread_beyond_the_middle_third():
+    clips = online.composite_clips(12, num_frames=24, pairs=[("sit_down", "wave")], anywhere=True)
+    videos, labels, bounds = clips[("sit_down", "wave")]
+    assert all(4 <= b <= 20 for b in bounds) and min(bounds) < 8 and max(bounds) > 16
+    assert all(labels[i, b - 1] != labels[i, b] for i, b in enumerate(bounds))
