@@ -33,6 +33,7 @@ import math
 import statistics
 import time
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -384,12 +385,22 @@ def evaluate_streams(names: list, num_streams: int = 8, num_frames: int = 480, s
 
 # -- at a boundary: the composite pairs ---------------------------------------------------------
 def composite_clips(clips_per_pair: int = 8, num_frames: int = 16, size: int = 32,
-                    seed: int = 0, pairs=COMPOSITES) -> dict:
+                    seed: int = 0, pairs=COMPOSITES, anywhere: bool = False) -> dict:
     """{pair: (videos (N, T, 3, H, W), labels (N, T), boundaries [N])}, clip i of a pair drawn
-    from seed + i."""
+    from seed + i. The boundary lies in the clip's middle third (composite_clip), or with
+    `anywhere`, at a frame drawn uniformly from 4 to T - 4."""
+    def lengths(i):
+        if not anywhere:
+            return None
+        if num_frames < 8:
+            raise ValueError(f"a boundary anywhere from frame 4 to T - 4 needs T >= 8 frames, "
+                             f"got {num_frames}")
+        b = int(np.random.default_rng([seed + i, num_frames]).integers(4, num_frames - 3))
+        return [b, num_frames - b]
+
     out = {}
     for pair in pairs:
-        clips = [composite_clip(list(pair), num_frames, size, seed + i)
+        clips = [composite_clip(list(pair), num_frames, size, seed + i, lengths=lengths(i))
                  for i in range(clips_per_pair)]
         out[pair] = (torch.stack([c[0] for c in clips]), torch.stack([c[1] for c in clips]),
                      [c[2] for c in clips])
@@ -415,8 +426,8 @@ def switch_delays(recogniser, clips: dict, within: int = 3) -> list[dict]:
 
 def shown_switch_delays(clips: dict, seed: int = 0, within: int = 3) -> list[dict]:
     """switch_delays' rows for the action each frame shows, in composite_clips(..., seed=seed)'s
-    clips: the delay of a recogniser that names what it sees at once, the frames until the
-    second action's figure starts to move."""
+    clips (boundaries in the middle third): the delay of a recogniser that names what it sees
+    at once, the frames until the second action's figure starts to move."""
     rows = []
     for (first, second), (videos, _, bounds) in clips.items():
         delays = [math.ceil(motion_onsets([first, second], videos.shape[1], seed + i)[1]) - b

@@ -376,3 +376,36 @@ def test_the_static_scrubber_shows_the_frames_asked_for(monkeypatch):
     rm.viz.frame_scrubber(video(12), [lambda t, ax: drawn.append(t)], static_frames=[5, 6, 7])
     assert drawn == [5, 6, 7] and len(plt.gcf().axes) == 6
     plt.close("all")
+
+
+def test_a_stream_trained_model_ships_with_a_tested_card(tmp_path, monkeypatch):
+    import dataclasses
+    import shutil
+
+    from rvit_mini import retrain, train
+    from rvit_mini.pretrained import CHECKPOINTS
+
+    for suffix in (".pt", ".json"):
+        shutil.copy(CHECKPOINTS / f"cvit{suffix}", tmp_path)
+    recipe = dataclasses.replace(train.RECIPES["mini_cvit_online"], batch_size=2, epochs=1)
+    monkeypatch.setitem(train.RECIPES, "mini_cvit_online", recipe)  # retrain.RECIPES too
+    monkeypatch.setitem(retrain.STREAM_TRAINED, "cvit_online", {
+        "streams": dict(num_frames=10, num_streams=4, action_frames=(4, 6)), "windows": (4, 8)})
+    monkeypatch.setattr(retrain, "CARD_TEST", dict(num_streams=1, num_frames=12,
+                                                   action_frames=(8, 8), clips_per_pair=1))
+    retrain.train_all(tmp_path, ["cvit_online"])
+    card = rm.pretrained.model_card("cvit_online", tmp_path)
+    test = card["test"]["8-frame actions"]
+    assert set(test) == {"shown_ceiling", "cvit_online@w4", "cvit_online@w8"}
+    assert 0 <= test["cvit_online@w8"]["settled"] <= 1
+    assert card["data"]["labelled_frames_seen"] == 4 and card["model_config"]["num_frames"] == 32
+    assert card["training_cpu_seconds"] >= 0 and card["tuned_on"] == retrain.TUNED_ON
+    assert rm.load_pretrained("cvit_online", tmp_path).cfg.num_frames == 32
+    assert (tmp_path / "runs" / "cvit_online" / "log.jsonl").is_file()
+
+
+def test_composite_boundaries_anywhere_spread_beyond_the_middle_third():
+    clips = online.composite_clips(12, num_frames=24, pairs=[("sit_down", "wave")], anywhere=True)
+    videos, labels, bounds = clips[("sit_down", "wave")]
+    assert all(4 <= b <= 20 for b in bounds) and min(bounds) < 8 and max(bounds) > 16
+    assert all(labels[i, b - 1] != labels[i, b] for i, b in enumerate(bounds))
