@@ -33,21 +33,26 @@ TABLE = {
                                       "block; memory shown by editing frame 0; causality; Sec. 3.2",
     "03_memory_rvit_vs_cvit": "peak memory against clip length, measured on mini models and "
                               "estimated at ViT-B/16 scale, depth-matched; frame checkpointing",
-    "04_hidden_state_at_a_boundary": "a trained RViT across an action boundary: predictions, "
-                                     "hidden-state similarity, PCA trajectory, a frame scrubber",
+    "04_hidden_state_at_a_boundary": "the clip-trained and the stream-trained RViT across an "
+                                     "action boundary against a memoryless control: the switch "
+                                     "pair by pair, what the state remembers, change points, a "
+                                     "frame scrubber",
     "05_training_the_variants": "Table S1 at mini scale; a live run where order must be learnt "
                                 "(sit down / stand up) against the frame-mean ViT; the shipped "
                                 "models side by side",
-    "06_streaming_and_variable_length": "one model on 4, 32 and 480 frames; a video file "
-                                        "classified as it decodes; flat memory; truncated BPTT",
+    "06_streaming_and_variable_length": "one model on 4, 32 and 480 frames; 60 actions followed "
+                                        "frame by frame, the rivals on the same streams (frame "
+                                        "ViT, CViT windows, oracle reset) against their cost; a "
+                                        "video file classified as it decodes; flat memory; "
+                                        "truncated BPTT",
     "07_recurrence_and_its_cost": "gates over layers x time; the wavefront's diagonals drawn and "
                                   "checked equal to the loop; frames per second live on this CPU "
                                   "beside the committed H100 figures; frame checkpointing's time; "
                                   "why small steps are launch-bound",
 }
 RUN_TIMES = {"01_video_to_tokens": 15, "02_attention_gate_from_scratch": 15,
-             "03_memory_rvit_vs_cvit": 60, "04_hidden_state_at_a_boundary": 17,
-             "05_training_the_variants": 60, "06_streaming_and_variable_length": 43,
+             "03_memory_rvit_vs_cvit": 60, "04_hidden_state_at_a_boundary": 25,
+             "05_training_the_variants": 60, "06_streaming_and_variable_length": 50,
              "07_recurrence_and_its_cost": 55}
 
 SETUP = '''# Colab: fetch and install rvit-mini; anywhere else this cell does nothing.
