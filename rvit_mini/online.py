@@ -410,10 +410,15 @@ def composite_clips(clips_per_pair: int = 8, num_frames: int = 16, size: int = 3
 def switch_delays(recogniser, clips: dict, within: int = 3) -> list[dict]:
     """Per composite pair: the fraction of clips whose prediction settles on the second action
     at most `within` frames after the boundary (analysis.switch_delay), the median delay in
-    frames (None where most never settle) and the fraction that never settle."""
-    rows = []
+    frames (None where most never settle) and the fraction that never settle. An oracle
+    recogniser has its state reset at each clip's boundary."""
+    rec, rows = as_recogniser(recogniser), []
     for (first, second), (videos, _, bounds) in clips.items():
-        pred = predict_stream(recogniser, videos).argmax(-1)
+        resets = None
+        if rec.oracle:
+            resets = torch.zeros(videos.shape[:2], dtype=torch.bool)
+            resets[torch.arange(len(bounds)), torch.tensor(bounds)] = True
+        pred = predict_stream(rec, videos, resets).argmax(-1)
         delays = [switch_delay(p, b, CLASSES.index(second)) for p, b in zip(pred, bounds)]
         delays = [float("inf") if d is None else d for d in delays]
         median = statistics.median(delays)

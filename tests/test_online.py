@@ -104,6 +104,21 @@ def test_switch_delays_report_settling_per_pair():
     assert row["settled"] == 2 / 3
 
 
+def test_switch_delays_reset_an_oracle_at_each_clip_boundary():
+    class Oracle(Scripted):
+        oracle = True
+
+        def forget(self, mask):  # called before frame self.t's update
+            self.forgotten.append((self.t, mask.tolist()))
+
+    logits = torch.zeros(2, 8, len(CLASSES))
+    clips = {("sit_down", "drink"): (torch.zeros(2, 8, 3, 32, 32), None, [3, 5])}
+    oracle = Oracle(logits)
+    oracle.forgotten = []
+    online.switch_delays(oracle, clips)
+    assert oracle.forgotten == [(3, [True, False]), (5, [False, True])]
+
+
 # -- the stream data set ----------------------------------------------------------------------------
 def test_streams_are_seeded_and_splits_differ():
     ds = StickStreams("train", num_frames=40, seed=3, num_streams=2)
