@@ -47,7 +47,7 @@ STREAMS = dict(num_frames=64, num_streams=1500, action_frames=(3, 12), walks=0.5
 STREAM_TRAINED = {
     "rvit_online": {"streams": STREAMS, "model": {"tbptt": 16}},
     "vit_online": {"streams": STREAMS},
-    "cvit_online": {"streams": dict(STREAMS, num_frames=40), "windows": (8, 16, 32)},
+    "cvit_online": {"streams": STREAMS, "windows": dict(widths=(8, 16, 32), per_stream=8)},
 }
 # what the recipes were chosen on; the test split's streams and the composite clips of seeds 0 to
 # 19 were not looked at until the models were trained
@@ -131,7 +131,7 @@ def stream_data(name: str, split: str = "train"):
     """The streams (or, for a CViT, their windows) a stream-trained model learns from."""
     spec = STREAM_TRAINED[name]
     streams = StickStreams(split, seed=DATA_SEED, keep=True, **spec["streams"])
-    return StreamWindows(streams, spec["windows"]) if "windows" in spec else streams
+    return StreamWindows(streams, **spec["windows"]) if "windows" in spec else streams
 
 
 def machine() -> str:
@@ -158,7 +158,7 @@ def train_on_streams(name: str, out: Path, workers: int = 0) -> dict:
     (run / "last.pt").unlink()
     card = {"name": name, "recipe": recipe.to_dict(), "model_config": model.cfg.to_dict()}
     (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")  # to load it by name
-    tested = [f"{name}@w{w}" for w in spec["windows"]] if "windows" in spec else [name]
+    tested = [f"{name}@w{w}" for w in spec["windows"]["widths"]] if "windows" in spec else [name]
     test = {}
     for kind, action_frames in (("8-frame actions", (8, 8)), ("6- to 20-frame actions", (6, 20))):
         shown, *rows = evaluate_streams(["shown", *tested], split="test", seed=DATA_SEED,

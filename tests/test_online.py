@@ -321,6 +321,24 @@ def test_stream_windows_label_the_newest_frame_and_a_batch_is_one_width():
         StreamWindows(streams, widths=(16,))
 
 
+def test_several_windows_per_stream_end_evenly_from_its_end_to_its_start():
+    from rvit_mini.data.streams import StreamWindows
+
+    streams = StickStreams("train", num_frames=12, seed=1, num_streams=2)
+    windows = StreamWindows(streams, widths=(4, 8), per_stream=3)
+    assert len(windows) == 6
+    video, labels = streams[1]
+    ends = {4: [12, 8, 4], 8: [12, 10, 8]}  # windows 3, 4, 5 of stream 1
+    for j, index in enumerate(range(3, 6)):
+        width = windows.width(index)
+        assert width == (4, 8)[(1 + j) % 2]
+        clip, target = windows[index]
+        end = ends[width][j]
+        assert torch.equal(clip, video[end - width:end]) and target[-1] == labels[end - 1]
+    with pytest.raises(ValueError, match="per_stream is the number of windows"):
+        StreamWindows(streams, per_stream=0, widths=(4,))
+
+
 # -- cost, the ceiling, the table, the command ----------------------------------------------------
 def test_cost_per_frame_does_not_grow_with_the_stream():
     rvit, frames = model("rvit_s"), video(70)
@@ -405,7 +423,8 @@ def test_a_stream_trained_model_ships_with_a_tested_card(tmp_path, monkeypatch):
     recipe = dataclasses.replace(train.RECIPES["mini_cvit_online"], batch_size=2, epochs=1)
     monkeypatch.setitem(train.RECIPES, "mini_cvit_online", recipe)  # retrain.RECIPES too
     monkeypatch.setitem(retrain.STREAM_TRAINED, "cvit_online", {
-        "streams": dict(num_frames=10, num_streams=4, action_frames=(4, 6)), "windows": (4, 8)})
+        "streams": dict(num_frames=10, num_streams=4, action_frames=(4, 6)),
+        "windows": dict(widths=(4, 8))})
     monkeypatch.setattr(retrain, "CARD_TEST", dict(num_streams=1, num_frames=12,
                                                    action_frames=(8, 8), clips_per_pair=1))
     retrain.train_all(tmp_path, ["cvit_online"])

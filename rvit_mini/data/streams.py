@@ -184,39 +184,51 @@ def shown_labels(actions: list, onsets: list, num_frames: int) -> torch.Tensor:
 
 class StreamWindows(Dataset):
     """Windows cut from streams, labelled at their newest frame: what a CViT over a sliding
-    window is trained on. StreamWindows(streams, widths)[i] -> (video (w, 3, H, W), labels (w,))
-    with w = widths[i % len(widths)]: the last w frames of stream i, the label of the newest
-    frame kept and the others IGNORE (-100, cross-entropy's ignore_index).
+    window is trained on. StreamWindows(streams, widths, per_stream)[i] -> (video (w, 3, H, W),
+    labels (w,)): window j of stream s (i = s * per_stream + j), of width
+    w = widths[(s + j) % len(widths)], ending `j` evenly spaced steps before the stream's end
+    (j = 0: its last w frames; the last of the per_stream windows starts at frame 0); the label
+    of the newest frame kept and the others IGNORE (-100, cross-entropy's ignore_index).
 
     A CViT's frames attend to one another both ways, so an earlier frame's output in a window
     has seen frames after it: only the newest frame's output is what a sliding window reads at
-    test time, and only its label is trained. The streams should be longer than the widest
-    window, so that windows begin anywhere inside an action. A batch (DataLoader, fit) takes
-    one width, that of its first index, so that its windows stack.
+    test time, and only its label is trained. Several windows per stream end at different
+    points of it, inside an action or just after a boundary, as a sliding window's do. A batch
+    (DataLoader, fit) takes one width, that of its first index, so that its windows stack.
     """
 
     IGNORE = -100
 
-    def __init__(self, streams: StickStreams, widths: tuple = (8, 16, 32)):
+    def __init__(self, streams: StickStreams, widths: tuple = (8, 16, 32), per_stream: int = 1):
         if max(widths) > streams.num_frames:
             raise ValueError(f"windows of up to {max(widths)} frames need streams at least as "
                              f"long; these have {streams.num_frames} frames")
-        self.streams, self.widths = streams, tuple(widths)
+        if per_stream < 1:
+            raise ValueError(f"per_stream is the number of windows cut from each stream, at "
+                             f"least 1, got {per_stream}")
+        self.streams, self.widths, self.per_stream = streams, tuple(widths), per_stream
         self.classes = streams.classes
 
     def __len__(self) -> int:
-        return len(self.streams)
+        return len(self.streams) * self.per_stream
+
+    def width(self, index: int) -> int:
+        stream, j = divmod(index, self.per_stream)
+        return self.widths[(stream + j) % len(self.widths)]
 
     def window(self, index: int, width: int):
-        video, labels = self.streams[index]
+        stream, j = divmod(index, self.per_stream)
+        video, labels = self.streams[stream]
+        total = len(labels)
+        end = total - round(j * (total - width) / max(self.per_stream - 1, 1))
         target = torch.full((width,), self.IGNORE, dtype=torch.long)
-        target[-1] = labels[-1]
-        return video[-width:], target
+        target[-1] = labels[end - 1]
+        return video[end - width:end], target
 
     def __getitem__(self, index: int):
-        return self.window(index, self.widths[index % len(self.widths)])
+        return self.window(index, self.width(index))
 
     def __getitems__(self, indices: list) -> list:
         """A batch's items, all as wide as its first index's window."""
-        width = self.widths[indices[0] % len(self.widths)]
+        width = self.width(indices[0])
         return [self.window(i, width) for i in indices]
