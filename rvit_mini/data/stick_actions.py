@@ -234,18 +234,13 @@ def _follows(chain: list, name: str) -> bool:
     return True
 
 
-def composite_clip(actions: list, num_frames: int = 32, size: int = 32, seed: int = 0,
-                   lengths: list | None = None):
-    """Two (or more) actions back to back -> video (T, 3, H, W), per-frame labels (T,), the
-    boundary frames (the first frame of each later action; an int for two actions).
-
-    `lengths` gives each action's frames (summing to num_frames); by default two actions split
-    the clip at a random point in its middle third, more actions share it equally.
-    """
+def plan_composite(actions: list, num_frames: int, rng, lengths: list | None = None):
+    """composite_clip's plan, drawn from rng before the frames are: each action's Segment (its
+    start context, motion parameters, and the frame where its figure starts to move, `start`,
+    and for how many frames) and the bounds [0, first frame of each later action, ..., T]."""
     for name in actions:
         if name not in ACTION:
             raise ValueError(f"unknown action {name!r}; choose one of {CLASSES}")
-    rng = np.random.default_rng(seed)
     ctxs = _chain(actions)
     if lengths is not None:
         if len(lengths) != len(actions) or sum(lengths) != num_frames or min(lengths) < 1:
@@ -266,6 +261,19 @@ def composite_clip(actions: list, num_frames: int = 32, size: int = 32, seed: in
         seg = Segment(name, replace(ctx, x=x), params, start, length)
         segments.append(seg)
         x = seg.end().x
+    return segments, bounds
+
+
+def composite_clip(actions: list, num_frames: int = 32, size: int = 32, seed: int = 0,
+                   lengths: list | None = None):
+    """Two (or more) actions back to back -> video (T, 3, H, W), per-frame labels (T,), the
+    boundary frames (the first frame of each later action; an int for two actions).
+
+    `lengths` gives each action's frames (summing to num_frames); by default two actions split
+    the clip at a random point in its middle third, more actions share it equally.
+    """
+    rng = np.random.default_rng(seed)
+    segments, bounds = plan_composite(actions, num_frames, rng, lengths)
     frames = render_segments(segments, num_frames, size, rng)
     labels = torch.zeros(num_frames, dtype=torch.long)
     for name, lo, hi in zip(actions, bounds, bounds[1:]):

@@ -35,8 +35,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .actions import ACTION, CLASSES
-from .stick_actions import SPLITS, _chain, _follows, _motion_params, action_chain, composite_clip
+from .actions import CLASSES
+from .stick_actions import SPLITS, _follows, action_chain, composite_clip, plan_composite
 
 WALKS = ("walk_left", "walk_right")
 STATIONARY = [c for c in CLASSES if c not in WALKS]
@@ -155,22 +155,9 @@ def chain_with_walk(length: int, walk: str, first: bool, seed=0) -> list:
 def motion_onsets(actions: list, num_frames: int, seed=0, lengths=None) -> list:
     """The frame (a float) at which each action of composite_clip(actions, num_frames,
     seed=seed, lengths=lengths) starts to move: its pose at frame t >= onset, the previous
-    action's last pose before. Drawn as composite_clip draws them, from the same seed."""
-    rng = np.random.default_rng(seed)
-    _chain(actions)  # raises, as composite_clip does, if the actions cannot follow one another
-    if lengths is not None:
-        bounds = [0] + np.cumsum(lengths).tolist()
-    else:
-        cuts = np.sort(rng.uniform(0.35, 0.65, len(actions) - 1)) if len(actions) == 2 else \
-            np.linspace(0, 1, len(actions) + 1)[1:-1]
-        bounds = [0] + [int(round(c * num_frames)) for c in cuts] + [num_frames]
-    onsets = []
-    for name, lo, hi in zip(actions, bounds, bounds[1:]):
-        _motion_params(ACTION[name].motion, rng)
-        room = hi - lo - 1
-        length = rng.uniform(0.7, 0.9) * room
-        onsets.append(lo + rng.uniform(0, room - length))
-    return onsets
+    action's last pose before. composite_clip's own plan, without rendering the frames."""
+    segments, _ = plan_composite(actions, num_frames, np.random.default_rng(seed), lengths)
+    return [segment.start for segment in segments]
 
 
 def shown_labels(actions: list, onsets: list, num_frames: int) -> torch.Tensor:
