@@ -170,6 +170,12 @@ def predict_stream(model, video: torch.Tensor, resets=None) -> torch.Tensor:
     return logits[0] if single else logits
 
 
+def oracle_resets(recogniser, labels: torch.Tensor):
+    """Where an oracle recogniser's state is reset, predict_stream's `resets`: where each action
+    begins in labels (B, T), a bool mask (B, T); None for any other recogniser."""
+    return positions(labels) == 0 if recogniser.oracle else None
+
+
 # -- metrics ------------------------------------------------------------------------------------
 def frame_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
     """logits (..., K), labels (...) -> the fraction of frames whose top class is the label."""
@@ -293,13 +299,11 @@ def compare(recognisers: dict, streams, batch_size: int = 8) -> list[dict]:
     begins."""
     items = [streams[i] for i in range(len(streams))]
     videos, labels = torch.stack([v for v, _ in items]), torch.stack([y for _, y in items])
-    begins = positions(labels) == 0
     rows = []
     for name, rec in recognisers.items():
         rec = as_recogniser(rec)
-        logits = torch.cat([
-            predict_stream(rec, v, b if rec.oracle else None)
-            for v, b in zip(videos.split(batch_size), begins.split(batch_size))])
+        logits = torch.cat([predict_stream(rec, v, oracle_resets(rec, y)) for v, y in
+                            zip(videos.split(batch_size), labels.split(batch_size))])
         rows.append({"name": name, **stream_metrics(logits, labels),
                      **cost(rec, videos[0])})
     return rows
@@ -413,12 +417,8 @@ def switch_delays(recogniser, clips: dict, within: int = 3) -> list[dict]:
     frames (None where most never settle) and the fraction that never settle. An oracle
     recogniser has its state reset at each clip's boundary."""
     rec, rows = as_recogniser(recogniser), []
-    for (first, second), (videos, _, bounds) in clips.items():
-        resets = None
-        if rec.oracle:
-            resets = torch.zeros(videos.shape[:2], dtype=torch.bool)
-            resets[torch.arange(len(bounds)), torch.tensor(bounds)] = True
-        pred = predict_stream(rec, videos, resets).argmax(-1)
+    for (first, second), (videos, labels, bounds) in clips.items():
+        pred = predict_stream(rec, videos, oracle_resets(rec, labels)).argmax(-1)
         delays = [switch_delay(p, b, CLASSES.index(second)) for p, b in zip(pred, bounds)]
         delays = [float("inf") if d is None else d for d in delays]
         median = statistics.median(delays)

@@ -112,7 +112,9 @@ def test_switch_delays_reset_an_oracle_at_each_clip_boundary():
             self.forgotten.append((self.t, mask.tolist()))
 
     logits = torch.zeros(2, 8, len(CLASSES))
-    clips = {("sit_down", "drink"): (torch.zeros(2, 8, 3, 32, 32), None, [3, 5])}
+    sit, drink = CLASSES.index("sit_down"), CLASSES.index("drink")
+    labels = torch.tensor([[sit] * 3 + [drink] * 5, [sit] * 5 + [drink] * 3])
+    clips = {("sit_down", "drink"): (torch.zeros(2, 8, 3, 32, 32), labels, [3, 5])}
     oracle = Oracle(logits)
     oracle.forgotten = []
     online.switch_delays(oracle, clips)
