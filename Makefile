@@ -1,17 +1,33 @@
-# Two entry points: `make lab` and `make test`. Both build .venv on first use.
+# Two entry points: `make lab` and `make test`. Both build .venv on first use, from
+# requirements.lock: the versions the tests passed with (`make lock` refreshes it).
 # `make test-browser` runs every notebook in JupyterLab in headless Chromium.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
 
-.PHONY: lab test test-unit test-notebooks test-browser notebooks lint checkpoints benchmarks links clean
+.PHONY: lab test test-unit test-notebooks test-browser notebooks lint checkpoints benchmarks links \
+	lock matrix clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e ".[dev]"
+	$(BIN)/python -m pip install -r $(LOCK)
+	$(BIN)/python -m pip install --no-deps -e .
 	touch $(STAMP)
+
+# requirements.lock anew from pyproject.toml (every extra), the newest releases that fit, for
+# every platform and Python >= 3.10; then run `make test` (and `make matrix`) before committing it
+lock: $(STAMP)
+	$(BIN)/python -m pip install -q uv
+	$(BIN)/python -m uv pip compile pyproject.toml --all-extras --universal --python-version 3.10 \
+		--upgrade -o $(LOCK)
+
+# The unit tests and nbval in fresh environments: the declared floor (Python 3.10, torch 2.5.1),
+# Colab as it ships (Python 3.13, torch 2.11, ipywidgets 7.7.1) and the newest releases
+matrix: $(STAMP)
+	$(BIN)/python scripts/matrix.py
 
 # JupyterLab refuses to run as root (containers, CI) without --allow-root
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -33,13 +49,7 @@ test-notebooks: $(STAMP)
 # Each notebook opened, run, its sliders moved, saved and reopened in JupyterLab, driven in
 # headless Chromium by Playwright (needs Chromium: apt-get install chromium). Screenshots go to
 # build/browser/. See tests/browser/test_notebooks_in_browser.py.
-BROWSER_STAMP := $(VENV)/.installed-browser
-
-$(BROWSER_STAMP): $(STAMP)
-	$(BIN)/python -m pip install -e ".[dev,browser]"
-	touch $(BROWSER_STAMP)
-
-test-browser: $(BROWSER_STAMP)
+test-browser: $(STAMP)
 	$(BIN)/python -m pytest -m browser tests/browser
 
 # Re-execute the notebooks in place as they are committed: a fresh kernel each, static figures

@@ -126,7 +126,10 @@ class AcceleratedRViT(RViT):
 
     def checkpointed_gates(self, x: torch.Tensor, state: list[torch.Tensor]):
         """gates() that keeps only its inputs for backward and recomputes the rest there."""
-        feat, *new_state = checkpoint(self._gates_flat, x, *state, use_reentrant=False)
+        # preserve_rng_state=False: the gates draw no random numbers (no dropout), so there is no
+        # RNG state to replay, and forking one fails on the meta device (torch 2.5, the estimator)
+        feat, *new_state = checkpoint(self._gates_flat, x, *state, use_reentrant=False,
+                                      preserve_rng_state=False)
         return feat, new_state
 
     def _gates_flat(self, x, *state):

@@ -12,7 +12,7 @@ one step run together, as one batched call.
     cell_trace(model, video)           # the cells each step computes, as the model runs them
     frames_per_second({label: (fn, frames)}, repeats)       # measured, in turn, round-robin
     clip_run(model, video, train), stream_run(model, video)  # the fns it times
-    count_ops(model, input_shape, train)                    # operator calls and matmul FLOPs
+    count_ops(model, input_shape, train)                    # operator calls and FLOPs
 
 No schedule can take fewer than T + L - 1 steps: cell (L - 1, T - 1) ends a chain of
 T + L - 1 cells, each reading the one before.
@@ -25,9 +25,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import FlopCounterMode
 
 from .accelerate import accelerate
+from .flops import clip_flops
 from .models import VideoTransformer, build_model
 
 
@@ -188,23 +188,24 @@ class OpCounter(TorchDispatchMode):
 
 
 def count_ops(model: VideoTransformer, input_shape, train: bool = False) -> dict[str, int]:
-    """Operator calls and matmul FLOPs of one pass over a clip batch `input_shape`
-    (B, T, C, H, W), counted on the meta device without computing.
+    """Operator calls and FLOPs of one pass over a clip batch `input_shape` (B, T, C, H, W).
 
-    Returns {"ops": operator calls that compute (views excluded), "flops": FLOPs of the
-    matmuls, convolutions and attention (multiply-add = 2)}. train: forward and backward.
-    An rm.accelerate'd model is counted as it runs eagerly (the wavefront, frame
-    checkpointing); compile and cuda_graphs, which change how the calls are launched, not which
-    are made, are left out.
+    Returns {"ops": operator calls that compute (views excluded), counted on the meta device
+    without computing, "flops": rm.flops's count of the architecture (multiply-add = 2), times
+    3 with train (the backward pass computes two products for each of the forward's: the
+    gradients of the inputs and of the weights)}. An rm.accelerate'd model is counted as it runs
+    eagerly (the wavefront, frame checkpointing); compile and cuda_graphs, which change how the
+    calls are launched, not which are made, are left out.
     """
     options = {k: v for k, v in getattr(model, "options", {}).items()
                if k not in ("compile", "cuda_graphs")}
     with torch.device("meta"):
         meta = accelerate(build_model(model.cfg), **options).train(train)
     video = torch.empty(input_shape, device="meta")
-    counter, flops = OpCounter(), FlopCounterMode(display=False)
-    with torch.set_grad_enabled(train), flops, counter:
+    counter = OpCounter()
+    with torch.set_grad_enabled(train), counter:
         out = meta(video)
         if train:
             out.float().sum().backward()
-    return {"ops": counter.calls, "flops": flops.get_total_flops()}
+    batch, frames = input_shape[:2]
+    return {"ops": counter.calls, "flops": batch * clip_flops(model.cfg, frames) * (3 if train else 1)}

@@ -36,11 +36,11 @@ import time
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from .analysis import change_point, switch_delay, trace
 from .data import CLASSES, COMPOSITES, StickStreams, composite_clip
 from .data.streams import motion_onsets
+from .flops import clip_flops
 from .memory import MemoryTracker
 from .models import CViT, RViT
 from .pretrained import CHECKPOINTS, load_pretrained
@@ -78,6 +78,10 @@ class Recurrent:
         """The tensors kept from one frame to the next."""
         return self.state
 
+    def flops(self) -> int:
+        """Forward FLOPs of one update: one frame through the model and the head."""
+        return clip_flops(self.model.cfg, 1, per_frame=True)
+
 
 class Window:
     """A CViT over the last `window` frames: the logits of frame t are head(f_t), the newest
@@ -112,6 +116,10 @@ class Window:
         """The last window - 1 frames, kept for the next window."""
         return [self.frames]
 
+    def flops(self) -> int:
+        """Forward FLOPs of one update once the window is full: the whole window again."""
+        return clip_flops(self.model.cfg, self.window, per_frame=True)
+
 
 class Constant:
     """Always class `label`: the majority-class guess when `label` is the commonest class."""
@@ -129,6 +137,9 @@ class Constant:
 
     def held(self) -> list:
         return []
+
+    def flops(self) -> int:
+        return 0
 
 
 def as_recogniser(model):
@@ -267,7 +278,8 @@ def cost(recogniser, frames: torch.Tensor, timed: int = 32, after: int | None = 
     first, FLOPs and memory are counted on the next; up to `timed` of the frames after it are
     timed one by one.
 
-    Returns {"ms": median latency per frame, "mflops": forward MFLOPs per frame, "state_bytes":
+    Returns {"ms": median latency per frame, "mflops": forward MFLOPs per frame (rm.flops's
+    count of the architecture, the same on every torch build), "state_bytes":
     what the recogniser holds from one frame to the next, "peak_bytes": the most its update
     allocates at once}.
     """
@@ -279,15 +291,14 @@ def cost(recogniser, frames: torch.Tensor, timed: int = 32, after: int | None = 
     rec.reset(1, frames.device)
     for frame in frames[:after]:
         rec.update(frame[None])
-    counter, tracker = FlopCounterMode(display=False), MemoryTracker()
-    with counter, tracker:
+    with MemoryTracker() as tracker:
         rec.update(frames[after][None])
     times = []
     for frame in frames[after + 1:after + 1 + timed]:
         start = time.perf_counter()
         rec.update(frame[None])
         times.append(time.perf_counter() - start)
-    return {"ms": 1e3 * statistics.median(times), "mflops": counter.get_total_flops() / 1e6,
+    return {"ms": 1e3 * statistics.median(times), "mflops": rec.flops() / 1e6,
             "state_bytes": _bytes(rec.held()), "peak_bytes": tracker.peak}
 
 

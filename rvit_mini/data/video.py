@@ -1,4 +1,5 @@
-"""Video files in and out: decord where it is installed (Linux x86_64), PyAV everywhere else.
+"""Video files in and out: decord where it is installed (decord2 on Linux and Windows), PyAV
+everywhere else.
 
 PyAV decodes a file front to back and keeps only the frames it returns, so reading T frames
 costs T frames of memory whatever the video's length. Files that are not videos, or have no
@@ -184,11 +185,15 @@ def _open_decord(path: Path):
         raise _decode_error(path, err) from err
     if len(reader) == 0:
         raise ValueError(f"{path} has no frames")
-    return reader
+    # decord2 3.4 returns frames of some widths (16, 32, 48, 96 px...) with their row padding
+    # as extra channels (dmlc/decord#336): such a file is read with PyAV instead
+    return reader if reader[0].shape[-1] == 3 else None
 
 
 def _read_decord(path: Path, num_frames, sampling, stride) -> np.ndarray:
     reader = _open_decord(path)
+    if reader is None:
+        return _read_pyav(path, num_frames, sampling, stride)
     wanted = sample_indices(len(reader), num_frames, sampling, stride)
     try:
         return reader.get_batch(wanted).asnumpy()
@@ -210,8 +215,8 @@ def iter_frames(path, backend: str | None = None) -> Iterator[torch.Tensor]:
     """Decode a video one frame at a time -> (3, H, W) float in [0, 1] each; O(1) memory."""
     path = Path(path)
     _check_exists(path)
-    if (backend or video_backend()) == "decord":
-        reader = _open_decord(path)
+    reader = _open_decord(path) if (backend or video_backend()) == "decord" else None
+    if reader is not None:
         for i in range(len(reader)):
             yield to_tensor(reader[i].asnumpy()[None])[0]
         return
@@ -227,8 +232,8 @@ def count_frames(path, backend: str | None = None) -> int:
     """Decode every frame of a video, keeping none -> the number of frames; ValueError if it cannot."""
     path = Path(path)
     _check_exists(path)
-    if (backend or video_backend()) == "decord":
-        reader = _open_decord(path)
+    reader = _open_decord(path) if (backend or video_backend()) == "decord" else None
+    if reader is not None:
         try:
             reader.skip_frames(len(reader))
         except Exception as err:
