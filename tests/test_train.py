@@ -222,15 +222,16 @@ train.fit(tiny_model(), %s, None, TINY_SGD, sys.argv[1], max_steps=4, progress=F
 """
 
 
-def fit_on_two_processes(tmp_path, data: str, port: int) -> subprocess.CompletedProcess:
+def fit_on_two_processes(tmp_path, data: str) -> subprocess.CompletedProcess:
     """fit(tiny_model(), <data>, ...) under torchrun with two processes, out to tmp_path / "ddp";
-    data: a Python expression, in which RANK is the process's rank."""
+    data: a Python expression, in which RANK is the process's rank. --standalone: torchrun takes
+    a free port, so runs side by side (two test sessions on one machine) never collide."""
     script = tmp_path / "ddp.py"
     script.write_text(DDP_SCRIPT % (os.path.dirname(__file__), data))
-    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
-                           f"--master_port={port}", str(script), str(tmp_path / "ddp")],
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node=2", str(script), str(tmp_path / "ddp")],
                           env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=900)
 
 
 needs_gloo = pytest.mark.skipif(sys.platform == "win32", reason="gloo over localhost")
@@ -238,7 +239,7 @@ needs_gloo = pytest.mark.skipif(sys.platform == "win32", reason="gloo over local
 
 @needs_gloo
 def test_ddp_on_two_processes_equals_one_process_with_double_batch(tmp_path):
-    proc = fit_on_two_processes(tmp_path, "tiny_data(16)", port=29517)
+    proc = fit_on_two_processes(tmp_path, "tiny_data(16)")
     assert proc.returncode == 0, proc.stderr[-3000:]
     single = tiny_model()
     train.fit(single, tiny_data(16), None, TINY_SGD, tmp_path / "one",
@@ -252,8 +253,7 @@ def test_ddp_on_two_processes_equals_one_process_with_double_batch(tmp_path):
 def test_a_non_finite_loss_on_one_rank_stops_every_rank(tmp_path):
     # rank 1's second batch is NaN; had rank 1 stopped alone, rank 0 would wait for it in the
     # next all-reduce
-    proc = fit_on_two_processes(tmp_path, "TurnsNaN(good=4, n=16) if RANK == 1 else tiny_data(16)",
-                                port=29518)
+    proc = fit_on_two_processes(tmp_path, "TurnsNaN(good=4, n=16) if RANK == 1 else tiny_data(16)")
     assert proc.returncode != 0
     assert "NonFiniteLossError: loss is nan at step 2" in proc.stderr  # rank 1
     assert "NonFiniteLossError: the loss on another rank is not finite at step 2" in proc.stderr
