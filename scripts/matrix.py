@@ -42,7 +42,8 @@ VERSIONS = "import sys, torch, ipywidgets; print(sys.version.split()[0], torch._
 def find_python(version: str) -> str:
     variable = f"PYTHON{version.replace('.', '_')}"
     chosen = os.environ.get(variable) or shutil.which(f"python{version}")
-    if chosen:
+    # a pyenv shim is on PATH for every version pyenv has, but runs only the active ones
+    if chosen and subprocess.run([chosen, "-c", ""], capture_output=True).returncode == 0:
         return chosen
     pyenv = shutil.which("pyenv")
     if pyenv:
@@ -125,7 +126,11 @@ def main(argv=None) -> int:
              "| minutes |", "| --- | --- | --- | --- | --- | --- | --- | --- | --: |"]
     failed = False
     for name in args.rows or list(ROWS):
-        r = row(name)
+        try:
+            r = row(name)
+        except subprocess.CalledProcessError as err:
+            raise SystemExit(f"{name}: `{' '.join(map(str, err.cmd))}` failed; "
+                             f"see {OUT / name}.log") from None
         failed |= not r["ok"]
         note = f" (pip replaced {', '.join(r['changed'])})" if r["changed"] else ""
         lines.append(f"| {name} | {today} | {commit} | {r['python']} | {r['torch']} | "
