@@ -39,7 +39,7 @@ def renumber(nb) -> None:
                 out.execution_count = n
 
 
-def execute(path: Path, timeout: int = 1200) -> None:
+def execute(path: Path, timeout: int = 1200, write: bool = True) -> None:
     from ipykernel.kernelspec import RESOURCES, get_kernel_dict
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
@@ -61,7 +61,8 @@ def execute(path: Path, timeout: int = 1200) -> None:
         if km.has_kernel:
             km.shutdown_kernel()  # nbclient leaves a kernel it was given running
     renumber(nb)
-    nbformat.write(nb, path)
+    if write:
+        nbformat.write(nb, path)
 
 
 def main() -> None:
