@@ -9,7 +9,6 @@ checkpoint, and a checkpoint is only written between two steps, with finite weig
 import json
 import math
 import os
-import pickle
 import random
 import signal
 import sys
@@ -79,23 +78,39 @@ def load_checkpoint(path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.stat().st_size == 0:
+        raise ValueError(f"cannot read checkpoint {path}: the file is empty (a write cut short?)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
-        raise ValueError(f"cannot read checkpoint {path}: {str(err).splitlines()[0]} "
-                         "(truncated, or not a checkpoint written by rvit_mini?)") from None
+    except Exception as err:  # garbage makes the unpickler raise almost anything (KeyError...)
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ValueError(f"cannot read checkpoint {path}: {reason} (truncated, or not a "
+                         "checkpoint written by rvit_mini?)") from None
 
 
 def model_from_checkpoint(path) -> VideoTransformer:
-    """Rebuild a model from a checkpoint's own config and load its weights."""
+    """Rebuild a model from a checkpoint's own config and load its weights; `model.classes`:
+    the names of its outputs, where the checkpoint records them (else None)."""
     ckpt = load_checkpoint(path)
     if not isinstance(ckpt, dict) or "model_config" not in ckpt:
         raise ValueError(f"{path} holds weights but no model config, so it is not a training "
                          "checkpoint (OUT/last.pt); a shipped model's weights load by name, "
                          "rm.load_pretrained(name) or `python -m rvit_mini evaluate NAME`")
     model = build_model(ModelConfig.from_dict(ckpt["model_config"]))
-    model.load_state_dict(ckpt["model"])
+    load_weights(model, ckpt.get("model"), path)
+    model.classes = ckpt.get("classes")
     return model
+
+
+def load_weights(model: VideoTransformer, weights, path) -> None:
+    """model.load_state_dict(weights), refusing weights that are not this model's in a line
+    that names the file."""
+    try:
+        model.load_state_dict(weights)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        reason = " ".join(str(err).split())
+        raise ValueError(f"the weights in {path} do not fit a {type(model).__name__} of "
+                         f"{model.cfg.num_classes} classes ({reason[:200]})") from None
 
 
 def check_same_config(saved: dict, expected: dict, path) -> None:
