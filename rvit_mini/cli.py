@@ -67,6 +67,10 @@ def clear_export(out: Path, split: str, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a folder")
     if not (folder.exists() or table.exists()):
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"--out {out}: cannot create the folder ({err.strerror})") from None
         return
     if not overwrite:
         raise ValueError(f"{out} already holds a {split} split ({folder}, {table}); choose "

@@ -78,12 +78,17 @@ def load_checkpoint(path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    if path.stat().st_size == 0:
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head:
         raise ValueError(f"cannot read checkpoint {path}: the file is empty (a write cut short?)")
+    if head != b"PK\x03\x04" and head[:1] != b"\x80":  # torch.save's zip, or a bare pickle
+        raise ValueError(f"cannot read checkpoint {path}: torch.save did not write it (it starts "
+                         f"with {head!r}); give a checkpoint (OUT/last.pt) or a shipped model")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # garbage makes the unpickler raise almost anything (KeyError...)
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    except Exception as err:  # damaged files make the unpickler raise almost anything
+        reason = (str(err).strip().split(". ") or [""])[0].splitlines()[0] or type(err).__name__
         raise ValueError(f"cannot read checkpoint {path}: {reason} (truncated, or not a "
                          "checkpoint written by rvit_mini?)") from None
 
