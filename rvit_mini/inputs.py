@@ -7,7 +7,9 @@ import torch
 def check_step(model, frame: torch.Tensor, state: list) -> None:
     """Raise ValueError unless `frame` is a frame batch the model takes and `state` has the
     shapes of `model.init_state(B)` (one (B, N, D) tensor per RViT layer; empty for the ViT)."""
-    model.check_frames(frame)
+    # the frame's shape and dtype, on the meta device: the [0, 1] range check reads the values,
+    # which would make the host wait for the device at every frame of a stream
+    model.check_frames(frame.to("meta"))
     expected = [tuple(h.shape) for h in model.init_state(frame.shape[0], "meta")]
     given = [tuple(getattr(h, "shape", ())) for h in state] if isinstance(state, (list, tuple)) \
         else None
