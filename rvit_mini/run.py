@@ -9,6 +9,7 @@ checkpoint, and a checkpoint is only written between two steps, with finite weig
 import json
 import math
 import os
+import pickle
 import random
 import signal
 import sys
@@ -87,8 +88,13 @@ def load_checkpoint(path) -> dict:
                          f"with {head!r}); give a checkpoint (OUT/last.pt) or a shipped model")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        why = " ".join(str(err).partition("WeightsUnpickler error:")[2].split("Check the")[0]
+                       .split()) or "it holds more than weights"
+        raise ValueError(f"cannot read checkpoint {path}: torch.load(weights_only=True) refused "
+                         f"it ({why}); only weights and plain values load, never code") from None
     except Exception as err:  # damaged files make the unpickler raise almost anything
-        reason = (str(err).strip().split(". ") or [""])[0].splitlines()[0] or type(err).__name__
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
         raise ValueError(f"cannot read checkpoint {path}: {reason} (truncated, or not a "
                          "checkpoint written by rvit_mini?)") from None
 
