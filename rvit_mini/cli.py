@@ -15,6 +15,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -48,6 +49,7 @@ def cmd_make_data(args) -> None:
     """Export a StickActions split to mp4 files: OUT/<split>/<class>/<i>.mp4 and OUT/<split>.csv."""
     ds = data.StickActions(args.split, args.frames, args.size, args.seed, num_clips=args.clips)
     out = Path(args.out)
+    clear_export(out, args.split, args.overwrite)
     rows = []
     for i in tqdm(range(len(ds)), desc=f"{args.split} clips", unit="clip"):
         label = ds.classes[ds.label(i)]
@@ -58,18 +60,57 @@ def cmd_make_data(args) -> None:
     print(f"wrote {len(rows)} clips to {out / args.split} (load with rvit_mini.data.video_folder)")
 
 
+def clear_export(out: Path, split: str, overwrite: bool) -> None:
+    """Make room for make-data's export of `split` in out: refuse to mix it with an earlier
+    one, or (overwrite) remove the earlier one; never a folder make-data did not write."""
+    folder, table = out / split, out / f"{split}.csv"
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder")
+    if not (folder.exists() or table.exists()):
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"--out {out}: cannot create the folder ({err.strerror})") from None
+        return
+    if not overwrite:
+        raise ValueError(f"{out} already holds a {split} split ({folder}, {table}); choose "
+                         "another --out, or replace it with --overwrite")
+    if folder.exists() and not table.is_file():
+        raise ValueError(f"{folder} exists but {table} does not: it was not written by make-data, "
+                         "so --overwrite leaves it alone; choose another --out")
+    shutil.rmtree(folder, ignore_errors=True)
+    table.unlink()
+
+
+def check_new_file(path, overwrite: bool, option: str) -> Path:
+    """The path of a file a command is about to write, refused if one is there (unless
+    overwrite) or if its folder is not."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise ValueError(f"{path} exists; give another {option}, or replace it with --overwrite")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{option} {path}: the folder {path.parent} does not exist")
+    return path
+
+
 def load_dataset(args, split: str, num_frames: int, size: int):
-    """StickActions, or a real data set from LOADERS read from --root."""
+    """StickActions, or a real data set from LOADERS read from --root; every clip labelled (for
+    training and evaluation)."""
     if args.data == "stick_actions":
         return data.StickActions(split, num_frames, size, args.data_seed)
     if args.root is None:
         raise SystemExit(f"--data {args.data} needs --root (the data set's folder)")
-    return data.load(args.data, args.root, split, num_frames=num_frames, size=size,
-                     exclude=args.exclude)
+    clips = data.load(args.data, args.root, split, num_frames=num_frames, size=size,
+                      exclude=args.exclude)
+    data.check_labelled(clips, f"{args.data} split {split!r}")
+    return clips
 
 
 def load_model(name_or_path: str):
     """A checkpoint file (a training run's last.pt) or the name of a shipped model."""
+    if Path(name_or_path).is_dir():
+        raise ValueError(f"{name_or_path} is a folder; give a checkpoint file, e.g. "
+                         f"{Path(name_or_path) / 'last.pt'}")
     if Path(name_or_path).suffix == ".pt" or Path(name_or_path).exists():
         return model_from_checkpoint(name_or_path).eval()
     if name_or_path in list_pretrained():
@@ -78,12 +119,27 @@ def load_model(name_or_path: str):
                      f"({', '.join(list_pretrained()) or 'none shipped; run make checkpoints'})")
 
 
+def check_init_from(recipe, init_from: str | None, resume: bool) -> None:
+    """--init-from is for a new run of a recipe that starts from a ViT; refused elsewhere."""
+    if init_from is None:
+        return
+    if resume:
+        raise ValueError("--init-from starts a new run from a ViT, --resume continues a run from "
+                         "its checkpoint: give one of them")
+    if recipe.init != "vit":
+        from_vit = sorted(r.name for r in train.RECIPES.values() if r.init == "vit")
+        raise ValueError(f"recipe {recipe.name} does not start from a ViT (init={recipe.init!r}), "
+                         f"so --init-from would go unused; the recipes from a ViT: "
+                         f"{', '.join(from_vit)}")
+
+
 def cmd_train(args) -> None:
     """Train a recipe (Table S1 or mini) on StickActions or a real data set."""
     recipe = train.RECIPES[args.recipe]
     if args.batch_size or args.epochs:
         recipe = replace(recipe, batch_size=args.batch_size or recipe.batch_size,
                          epochs=args.epochs or recipe.epochs)
+    check_init_from(recipe, args.init_from, args.resume)
     init_from = None
     if recipe.init == "vit" and not args.resume:
         init_from = args.init_from or ("vit" if recipe.scale == "mini" else None)
@@ -101,7 +157,7 @@ def cmd_train(args) -> None:
     model = train.model_for_recipe(recipe, img_size=size, num_classes=len(train_set.classes),
                                    **{k: v for k, v in options.items() if v})
     if init_from is not None:
-        init_from_vit(model, load_model(init_from))
+        init_from_vit(model, load_model(init_from), train_set.classes)
     # how it runs
     fast = accelerate(model, execution=args.execution, compile=args.compile,
                       frame_checkpoint=args.frame_checkpoint)
@@ -118,6 +174,7 @@ def cmd_train(args) -> None:
 
 def cmd_evaluate(args) -> None:
     """Top-1, top-5 and per-class accuracy (mAP for multi-label data) of models on a split."""
+    json_path = args.json and check_new_file(args.json, args.overwrite, "--json")
     results, summary, datasets = {}, [], {}
     for name in args.models:
         model = load_model(name)
@@ -140,8 +197,8 @@ def cmd_evaluate(args) -> None:
     if len(summary) > 1:
         print(f"\n| model | {args.split} top-1 | time-reversed pairs top-1 |\n| --- | --- | --- |")
         print("\n".join(summary))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=1) + "\n")
 
 
 STREAM_RIVALS = ["majority", "shown", "vit", "vit_online", "rvit", "rvit@reset",
@@ -172,6 +229,9 @@ def cmd_evaluate_stream(args) -> None:
 def cmd_stream(args) -> None:
     """Classify a video file frame by frame as it is decoded, in memory independent of its length."""
     model = load_model(args.model)
+    if not hasattr(model, "step"):
+        raise ValueError(f"{args.model} is a {type(model).__name__}, which attends over the whole "
+                         "clip at once and cannot stream; give an RViT or a ViT (--model rvit_s)")
     stream = StreamingClassifier(model)
     classes = args.classes.split(",") if args.classes else data.CLASSES
     if len(classes) != model.cfg.num_classes:
@@ -188,7 +248,13 @@ def cmd_stream(args) -> None:
 
 def cmd_check_data(args) -> None:
     """Decode every video of a downloaded data set: present, missing and undecodable per split."""
+    out = check_new_file(args.out or f"exclude-{args.data}.txt", args.overwrite, "--out")
+    if not Path(args.root).is_dir():
+        raise FileNotFoundError(f"--root {args.root}: no such folder (the data set's folder)")
     report, bad = data.check_data(args.data, args.root, args.split and [args.split], args.workers)
+    if all(isinstance(counts, str) for counts in report.values()):
+        raise ValueError(f"no split of {args.root} could be read as {args.data}: "
+                         + "; ".join(f"{split}: {why}" for split, why in report.items()))
     for split, counts in report.items():
         if isinstance(counts, str):
             print(f"{split}: not checked: {counts}")
@@ -197,7 +263,7 @@ def cmd_check_data(args) -> None:
               f"{counts['missing']} missing, {counts['undecodable']} undecodable")
         if counts["missing"]:
             print(f"  missing, e.g. {', '.join(counts['first_missing'])}")
-    out = data.write_exclude(args.out or f"exclude-{args.data}.txt", bad, args.root)
+    out = data.write_exclude(out, bad, args.root)
     print(f"wrote the {len(bad)} undecodable videos to {out}; train with --exclude {out}")
 
 
@@ -266,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=positive_int, default=64)
     p.add_argument("--fps", type=positive_int, default=12)
     p.add_argument("--seed", type=count, default=0)
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier export of the split in OUT")
     p.set_defaults(func=cmd_make_data)
 
     p = sub.add_parser("check-data", help=cmd_check_data.__doc__)
@@ -274,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="default: every split of the data set")
     p.add_argument("--workers", type=count, default=0, help="decoding processes")
     p.add_argument("--out", help="the exclude file to write (default: exclude-DATA.txt)")
+    p.add_argument("--overwrite", action="store_true", help="replace the file --out names")
     p.set_defaults(func=cmd_check_data)
 
     p = sub.add_parser("train", help=cmd_train.__doc__)
@@ -308,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_args(p, "test")
     p.add_argument("--frames", type=positive_int, help="frames per clip (default: the model's)")
     p.add_argument("--json", help="also write the metrics to this file")
+    p.add_argument("--overwrite", action="store_true", help="replace the file --json names")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("evaluate-stream", help=cmd_evaluate_stream.__doc__)

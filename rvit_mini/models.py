@@ -13,6 +13,7 @@ from einops import rearrange
 from torch import nn
 
 from .gate import AttentionGate
+from .inputs import check_step
 from .layers import ATTENTION_KINDS, Block, PatchEmbed
 
 
@@ -224,6 +225,7 @@ class ViT(VideoTransformer):
 
     def step(self, frame: torch.Tensor, state: list):
         """frame (B, C, H, W) -> feature (B, D), the (empty) state unchanged."""
+        check_step(self, frame, state)
         return self.frame_features(frame), state
 
     def forward_image(self, images: torch.Tensor) -> torch.Tensor:
@@ -331,12 +333,7 @@ class RViT(VideoTransformer):
 
     def step(self, frame: torch.Tensor, state: list[torch.Tensor]):
         """frame t (B, C, H, W), state [h^l_{t-1}] -> feature f_t (B, D), new state [h^l_t]."""
-        if len(state) != len(self.blocks) or state[0].shape[0] != frame.shape[0]:
-            raise ValueError(
-                f"the state holds {len(state)} layers of batch "
-                f"{state[0].shape[0] if state else '-'}, but this model has {len(self.blocks)} "
-                f"layers and the frame batch is {frame.shape[0]}; start a new state with "
-                "init_state(batch_size) when the batch changes")
+        check_step(self, frame, state)
         return self.gates(self.embed(frame), state)
 
     def gates(self, x: torch.Tensor, state: list[torch.Tensor]):
@@ -350,12 +347,15 @@ class RViT(VideoTransformer):
     def forward_features(self, video: torch.Tensor, state=None) -> torch.Tensor:
         """video (B, T, C, H, W) -> (B, T, D); `state` continues from an earlier clip."""
         self.check_video(video)
-        state = self.init_state(video.shape[0], video.device) if state is None else state
+        if state is None:
+            state = self.init_state(video.shape[0], video.device)
+        else:
+            check_step(self, video[:, 0], state)
         feats = []
-        for t in range(video.shape[1]):
+        for t in range(video.shape[1]):  # the frames are checked: gates, not step
             if truncates(t, self.cfg.tbptt):
                 state = [h.detach() for h in state]
-            feat, state = self.step(video[:, t], state)
+            feat, state = self.gates(self.embed(video[:, t]), state)
             feats.append(feat)
         return torch.stack(feats, dim=1)
 

@@ -9,12 +9,10 @@ source checkout. `python -m rvit_mini checkpoints` (`make checkpoints`) retrains
 """
 
 import json
-import pickle
 from pathlib import Path
 
-import torch
-
 from .models import ModelConfig, VideoTransformer, build_model
+from .run import load_checkpoint, load_weights
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 
@@ -28,17 +26,19 @@ def model_card(name: str, root=CHECKPOINTS) -> dict:
 
 
 def load_pretrained(name: str, root=CHECKPOINTS) -> VideoTransformer:
-    """A shipped StickActions model, in eval mode."""
+    """A shipped StickActions model, in eval mode; `model.classes`: its outputs' names."""
     path = Path(root) / f"{name}.pt"
     if not path.is_file():
         raise ValueError(f"no pretrained model {name!r} in {root}; available: "
                          f"{list_pretrained(root)} (make checkpoints retrains them)")
-    model = build_model(ModelConfig.from_dict(model_card(name, root)["model_config"]))
-    try:
-        weights = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as err:
-        raise ValueError(f"{path} is not a plain weights file that torch.load(weights_only=True) "
-                         f"accepts ({str(err).splitlines()[0]}); reinstall rvit-mini or "
-                         "retrain with `make checkpoints`") from None
-    model.load_state_dict(weights)
+    card = model_card(name, root)
+    model = build_model(ModelConfig.from_dict(card["model_config"]))
+    load_weights(model, load_checkpoint(path), path)
+    model.classes = card_classes(card)
     return model.eval()
+
+
+def card_classes(card: dict) -> list[str] | None:
+    """The names of a shipped model's outputs, in order: the card's classes, or (older cards)
+    the keys of its per-class test accuracy."""
+    return card.get("classes") or list(card.get("test_per_class", {})) or None

@@ -30,6 +30,10 @@ class NonFiniteLossError(RuntimeError):
     pass
 
 
+class NothingTrainedError(ValueError):
+    """Not one step could be taken (no batch could be read): there is no run to save."""
+
+
 def init_distributed() -> tuple[int, int]:
     """Join the process group when launched by torchrun (WORLD_SIZE > 1; nccl on GPU, gloo on
     CPU), once; returns (rank, world size), (0, 1) for a single process."""
@@ -75,23 +79,49 @@ def load_checkpoint(path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head:
+        raise ValueError(f"cannot read checkpoint {path}: the file is empty (a write cut short?)")
+    if head != b"PK\x03\x04" and head[:1] != b"\x80":  # torch.save's zip, or a bare pickle
+        raise ValueError(f"cannot read checkpoint {path}: torch.save did not write it (it starts "
+                         f"with {head!r}); give a checkpoint (OUT/last.pt) or a shipped model")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
-        raise ValueError(f"cannot read checkpoint {path}: {str(err).splitlines()[0]} "
-                         "(truncated, or not a checkpoint written by rvit_mini?)") from None
+    except pickle.UnpicklingError as err:
+        why = " ".join(str(err).partition("WeightsUnpickler error:")[2].split("Check the")[0]
+                       .split()) or "it holds more than weights"
+        raise ValueError(f"cannot read checkpoint {path}: torch.load(weights_only=True) refused "
+                         f"it ({why}); only weights and plain values load, never code") from None
+    except Exception as err:  # damaged files make the unpickler raise almost anything
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ValueError(f"cannot read checkpoint {path}: {reason} (truncated, or not a "
+                         "checkpoint written by rvit_mini?)") from None
 
 
 def model_from_checkpoint(path) -> VideoTransformer:
-    """Rebuild a model from a checkpoint's own config and load its weights."""
+    """Rebuild a model from a checkpoint's own config and load its weights; `model.classes`:
+    the names of its outputs, where the checkpoint records them (else None)."""
     ckpt = load_checkpoint(path)
     if not isinstance(ckpt, dict) or "model_config" not in ckpt:
         raise ValueError(f"{path} holds weights but no model config, so it is not a training "
                          "checkpoint (OUT/last.pt); a shipped model's weights load by name, "
                          "rm.load_pretrained(name) or `python -m rvit_mini evaluate NAME`")
     model = build_model(ModelConfig.from_dict(ckpt["model_config"]))
-    model.load_state_dict(ckpt["model"])
+    load_weights(model, ckpt.get("model"), path)
+    model.classes = ckpt.get("classes")
     return model
+
+
+def load_weights(model: VideoTransformer, weights, path) -> None:
+    """model.load_state_dict(weights), refusing weights that are not this model's in a line
+    that names the file."""
+    try:
+        model.load_state_dict(weights)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        reason = " ".join(str(err).split())
+        raise ValueError(f"the weights in {path} do not fit a {type(model).__name__} of "
+                         f"{model.cfg.num_classes} classes ({reason[:200]})") from None
 
 
 def check_same_config(saved: dict, expected: dict, path) -> None:
@@ -209,7 +239,8 @@ class Run:
 
     def restore(self) -> Progress:
         """Load the checkpoint into the run's objects and the RNGs; refuse another config. The
-        log keeps the records up to the checkpoint's step (the later ones are re-run)."""
+        log keeps the records up to the checkpoint's step (the later ones are re-run), less a
+        record cut short by Ctrl-C: its losses, kept in the checkpoint, go into the next one."""
         model, optimizer, scheduler, scaler = self.state
         ckpt = load_checkpoint(self.ckpt_path)
         check_same_config(ckpt["config"], self.config, self.ckpt_path)
@@ -220,9 +251,12 @@ class Run:
         set_rng_state(ckpt["rng"])
         progress = Progress(**ckpt["train_state"])
         self.last_saved = progress.step
+        device = next(model.parameters()).device
+        self.losses = list(ckpt.get("unlogged_losses", torch.zeros(0)).to(device).unbind())
         if self.rank == 0 and self.log_path.exists():
-            kept = [line for line in self.log_path.read_text().splitlines()
-                    if line and json.loads(line)["step"] <= progress.step]
+            records = [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
+            kept = [json.dumps(r) for r in records
+                    if r["step"] <= progress.step and not r.get("partial")]
             self.log_path.write_text("".join(line + "\n" for line in kept))
         return progress
 
@@ -254,6 +288,8 @@ class Run:
                             scaler=scaler.state_dict(), rng=rng_state(),
                             train_state=asdict(progress), config=self.config,
                             model_config=model.cfg.to_dict(),
+                            unlogged_losses=torch.stack(self.losses).cpu() if self.losses
+                            else torch.zeros(0),
                             **({"classes": list(self.classes)} if self.classes else {}))
 
     def log(self, record: dict) -> None:
@@ -264,13 +300,16 @@ class Run:
             if self.on_log is not None:
                 self.on_log(record)
 
-    def log_loss(self, progress: Progress, lr: float) -> float:
-        """Log the mean loss since the last record; returns it."""
-        self.check_losses(progress)
+    def log_loss(self, progress: Progress, lr: float, partial: bool = False) -> float:
+        """Log the mean loss since the last record; returns it. partial: the record of the steps
+        before a Ctrl-C, whose losses the checkpoint just saved has checked and keeps."""
+        if not partial:
+            self.check_losses(progress)
         loss = torch.stack(self.losses).mean().item()
         self.losses.clear()
         self.log({"step": progress.step, "epoch": progress.epoch, "loss": loss, "lr": lr,
-                  "seconds": time.perf_counter() - self.started})
+                  "seconds": time.perf_counter() - self.started, **({"partial": True} if partial
+                                                                      else {})})
         return loss
 
     @contextmanager
@@ -287,7 +326,7 @@ class Run:
         self.stepping = False
         try:
             yield
-        except (KeyboardInterrupt, NonFiniteLossError):
+        except (KeyboardInterrupt, NonFiniteLossError, NothingTrainedError):
             raise
         except Exception:
             if not self.stepping:
@@ -300,8 +339,11 @@ class Run:
             raise
 
     def stop_if_interrupted(self, interrupt: StepBoundaryInterrupt, progress: Progress) -> None:
-        """After Ctrl-C, once the state is saved: say where, and stop."""
+        """After Ctrl-C, once the state is saved: log the steps since the last record, say
+        where, and stop."""
         if interrupt.requested:
+            if self.losses:
+                self.log_loss(progress, self.state[2].get_last_lr()[0], partial=True)
             self.say(f"\ninterrupted after step {progress.step}; saved {self.ckpt_path} "
                      "(resume with --resume)")
             raise KeyboardInterrupt

@@ -15,10 +15,11 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from .classes import align_logits, class_index
 from .data import collate
 from .models import VideoTransformer, create_model
 from .progress import tqdm
-from .run import Progress, Run, StepBoundaryInterrupt, init_distributed
+from .run import NothingTrainedError, Progress, Run, StepBoundaryInterrupt, init_distributed
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,10 @@ class GlobalBatchSampler:
     `batch_size * world` indices, of which rank r takes the r-th slice. Starts at `start`."""
 
     def __init__(self, n: int, batch_size: int, rank=0, world_size=1, seed=0):
+        if n < batch_size * world_size:
+            raise ValueError(f"a global batch of {batch_size * world_size} clips is larger than "
+                             f"the training set ({n} clips): not one step per epoch; lower the "
+                             "batch size")
         self.n, self.batch_size, self.rank, self.world_size, self.seed = (
             n, batch_size, rank, world_size, seed)
         self.epoch, self.start = 0, 0
@@ -153,13 +158,34 @@ def predict(model, dataset, batch_size=32, device="cpu", workers=0):
         else:
             logits.append(model(video.to(device)).float().cpu())
             targets.append(target)
+    if not logits:
+        raise ValueError(f"none of the {len(dataset)} clips could be read (each is named in a "
+                         "warning above); check the data with `python -m rvit_mini check-data`")
     return torch.cat(logits), torch.cat(targets)
 
 
-def evaluate(model, dataset, batch_size=32, device="cpu", workers=0) -> dict:
+def match_classes(model, dataset, classes=None) -> torch.Tensor | None:
+    """The model's output for each of the data set's classes, matched by name (see
+    rvit_mini.classes); classes: the model's class names, by default `model.classes`, which a
+    loaded checkpoint or shipped model records."""
+    data_classes, cfg = getattr(dataset, "classes", None), getattr(model, "cfg", None)
+    if data_classes is None or cfg is None:
+        return None
+    return class_index(classes if classes is not None else getattr(model, "classes", None),
+                       data_classes, cfg.num_classes)
+
+
+def evaluate(model, dataset, batch_size=32, device="cpu", workers=0, classes=None) -> dict:
     """top1, top5, per-class accuracy and confusion matrix (over frames, for per-frame
-    targets); mAP for multi-hot targets."""
+    targets); mAP for multi-hot targets. The model's outputs are matched to the data set's
+    classes by name (`match_classes`); clips without a label (target -1) are refused."""
+    index = match_classes(model, dataset, classes)
     logits, targets = predict(model, dataset, batch_size, device, workers)
+    logits = align_logits(logits, index)
+    if targets.ndim == 1 and (targets < 0).any():
+        raise ValueError(f"{int((targets < 0).sum())} of {len(targets)} clips have no label "
+                         "(target -1, as in a test split): evaluation needs labels; "
+                         "rvit_mini.train.predict gives their logits")
     if targets.ndim == 2:
         ap = average_precision(logits, targets)
         return {"mAP": float(ap.nanmean()), "ap_per_class": ap.tolist()}
@@ -234,9 +260,9 @@ def train_step(model, video, target, optimizer, scaler, scheduler, autocast_dtyp
     return loss.detach()
 
 
-def validate(model, val_set, device) -> dict:
-    """The validation record: top-1, or mAP for multi-label data."""
-    metrics = evaluate(model, val_set, device=device)
+def validate(model, val_set, device, classes=None) -> dict:
+    """The validation record: top-1, or mAP for multi-label data; classes: the model's."""
+    metrics = evaluate(model, val_set, device=device, classes=classes)
     return {f"val_{k}": metrics[k] for k in ("top1", "mAP") if k in metrics}
 
 
@@ -315,11 +341,16 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
                 run.stop_if_interrupted(interrupt, at)
                 if at.step >= total:
                     break
+            if at.step == 0:
+                raise NothingTrainedError(f"no batch of the {len(train_set)} training clips could "
+                                          "be read (each unreadable video is named above); "
+                                          "check the data with `python -m rvit_mini check-data`")
             if at.batch_in_epoch == len(sampler):  # the epoch is complete
                 at.epoch, at.batch_in_epoch = at.epoch + 1, 0
             # validate after every epoch, and at the end of the run
             if val_set is not None and rank == 0:
-                run.log({"step": at.step, "epoch": at.epoch, **validate(model, val_set, device)})
+                run.log({"step": at.step, "epoch": at.epoch, **validate(
+                    model, val_set, device, getattr(train_set, "classes", None))})
             run.checkpoint(at)
             run.stop_if_interrupted(interrupt, at)
     return run.records

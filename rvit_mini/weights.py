@@ -3,6 +3,7 @@ ViT (RViT as in Sec. 3.2; CViT as video ViTs are)."""
 
 import torch
 
+from .classes import copy_rows_by_name
 from .models import CViT, RViT, VideoTransformer, ViT
 
 # Keys in a timm VisionTransformer state dict that have no counterpart here (all identities or
@@ -84,10 +85,22 @@ def init_vit_from_vit(model: ViT, vit: ViT) -> ViT:
     return model
 
 
-def init_from_vit(model: VideoTransformer, vit: ViT) -> VideoTransformer:
-    """Initialise an RViT or a CViT from an image ViT of the same width."""
+def init_from_vit(model: VideoTransformer, vit: ViT, classes: list | None = None
+                  ) -> VideoTransformer:
+    """Initialise an RViT or a CViT from an image ViT of the same width. classes: the names of
+    the model's outputs; with a ViT that records its own (`vit.classes`), the head's rows are
+    copied by class name, and the model's other classes keep their new rows."""
+    if not isinstance(vit, ViT):
+        raise ValueError(f"the model to initialise from is a {type(vit).__name__}; give an "
+                         "image ViT (a frame-mean ViT's checkpoint, or the shipped 'vit')")
+    new_head = {k: v.clone() for k, v in model.head.state_dict().items()}
     if isinstance(model, RViT):
-        return init_rvit_from_vit(model, vit)
-    if isinstance(model, CViT):
-        return init_cvit_from_vit(model, vit)
-    raise TypeError(f"no initialisation from a ViT for {type(model).__name__}")
+        init_rvit_from_vit(model, vit)
+    elif isinstance(model, CViT):
+        init_cvit_from_vit(model, vit)
+    else:
+        raise TypeError(f"no initialisation from a ViT for {type(model).__name__}")
+    if classes is not None and getattr(vit, "classes", None) is not None:  # same width: checked
+        model.head.load_state_dict(new_head)
+        copy_rows_by_name(model.head, vit.head, vit.classes, list(classes))
+    return model

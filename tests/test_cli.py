@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+import rvit_mini as rm
 from rvit_mini import run
 from rvit_mini.cli import main
 from rvit_mini.data import CLASSES
@@ -128,3 +129,123 @@ def test_a_mistake_is_one_line_not_a_traceback(case, folder, tmp_path, capsys):
         main(argv)
     err = capsys.readouterr().err or str(exit_.value.code)
     assert expected in err and "Traceback" not in err
+
+
+def error_line(argv, capsys) -> str:
+    """The one line a user's mistake prints (exit status 1, no traceback)."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err.splitlines()
+    assert exit_.value.code == 1 and err[-1].startswith("error: "), err
+    assert not any("Traceback" in line for line in err)
+    return err[-1]
+
+
+def test_evaluate_matches_classes_by_name_not_index(folder, capsys):
+    # the export's classes are its sorted folder names; the shipped model's are CLASSES' order
+    assert sorted(CLASSES) != CLASSES
+    main(["evaluate", "rvit", "--data", "folder", "--root", str(folder), "--split", "train"])
+    top1 = float(capsys.readouterr().out.split("top-1 ")[1].split()[0])
+    assert top1 > 0.8
+
+
+def test_a_model_and_data_without_a_class_in_common_are_refused(folder, tmp_path, capsys):
+    other = tmp_path / "other" / "train"
+    for name in ("jump", "wave"):
+        (other / f"not_{name}").mkdir(parents=True)
+        for video in list((folder / "train" / name).iterdir())[:1]:
+            (other / f"not_{name}" / video.name).write_bytes(video.read_bytes())
+    err = error_line(["evaluate", "vit", "--data", "folder", "--root", str(tmp_path / "other"),
+                      "--split", "train"], capsys)
+    assert "share none: this model was trained for another data set" in err
+
+
+def test_nothing_the_cli_writes_replaces_a_file_without_overwrite(folder, tmp_path, capsys):
+    kept = tmp_path / "kept.json"
+    kept.write_text("mine")
+    err = error_line(["evaluate", "vit", "--json", str(kept)], capsys)
+    assert f"{kept} exists; give another --json, or replace it with --overwrite" in err
+    err = error_line(["check-data", "--data", "folder", "--root", str(folder), "--out",
+                      str(kept)], capsys)
+    assert "give another --out, or replace it with --overwrite" in err
+    assert kept.read_text() == "mine"
+    main(["check-data", "--data", "folder", "--root", str(folder), "--split", "train", "--out",
+          str(kept), "--overwrite"])
+    assert kept.read_text().startswith("# videos that do not decode")
+
+
+def test_make_data_does_not_mix_a_new_export_with_an_old_one(tmp_path, capsys):
+    args = ["make-data", "--out", str(tmp_path), "--split", "val", "--frames", "2", "--size", "32"]
+    main([*args, "--clips", "9"])
+    err = error_line([*args, "--clips", "3"], capsys)
+    assert "already holds a val split" in err and "--overwrite" in err
+    main([*args, "--clips", "3", "--overwrite"])
+    assert sum(1 for _ in (tmp_path / "val").rglob("*.mp4")) == 3  # no stale clips left
+    (tmp_path / "train").mkdir()
+    err = error_line([*args[:4], "train", *args[5:], "--clips", "1", "--overwrite"], capsys)
+    assert "was not written by make-data, so --overwrite leaves it alone" in err
+
+
+def test_check_data_on_a_folder_that_is_not_there_is_an_error(tmp_path, capsys):
+    err = error_line(["check-data", "--data", "kinetics", "--root", str(tmp_path / "nope"),
+                      "--out", str(tmp_path / "x.txt")], capsys)
+    assert "--root" in err and "no such folder" in err
+    err = error_line(["check-data", "--data", "kinetics", "--root", str(tmp_path), "--out",
+                      str(tmp_path / "x.txt")], capsys)
+    assert f"no split of {tmp_path} could be read as kinetics: train: annotation file" in err
+    assert not (tmp_path / "x.txt").exists()
+
+
+@pytest.mark.parametrize("case", ["scratch", "missing", "cvit", "rvit", "resume"])
+def test_init_from_is_applied_or_refused(case, folder, tmp_path, capsys):
+    recipe = "mini_rvit_scratch" if case in ("scratch", "resume") else "mini_rvit"
+    source = {"scratch": "vit", "missing": str(tmp_path / "nonexistent.pt"), "cvit": "cvit",
+              "rvit": "rvit", "resume": "vit"}[case]
+    argv = train_args(folder, tmp_path / "run", "--max-steps", "1", "--init-from", source)
+    argv[argv.index("mini_rvit_scratch")] = recipe
+    expected = {"scratch": "recipe mini_rvit_scratch does not start from a ViT",
+                "missing": "checkpoint not found: ", "cvit": "is a CViT; give an image ViT",
+                "rvit": "is a RViT; give an image ViT",
+                "resume": "--init-from starts a new run from a ViT, --resume continues"}[case]
+    err = error_line([*argv, *(["--resume"] if case == "resume" else [])], capsys)
+    assert expected in err
+
+
+def test_a_head_initialised_from_a_vit_follows_the_class_names(folder, tmp_path):
+    main(train_args(folder, tmp_path / "run", "--max-steps", "1", "--val-split", ""))
+    vit = rm.load_pretrained("vit")
+    main(["train", "--recipe", "mini_rvit", "--data", "folder", "--root", str(folder),
+          "--val-split", "", "--batch-size", "4", "--out", str(tmp_path / "init"),
+          "--max-steps", "1", "--init-from", "vit"])
+    # after one small step the head rows are still close to the ViT's row of the same class
+    head = run.model_from_checkpoint(tmp_path / "init" / "last.pt").head.weight
+    rows = [CLASSES.index(c) for c in sorted(CLASSES)]
+    assert (head - vit.head.weight[rows]).abs().max() < 0.05
+    assert (head - vit.head.weight).abs().max() > 0.05
+
+
+def test_a_batch_larger_than_the_data_set_is_an_error(folder, tmp_path, capsys):
+    argv = train_args(folder, tmp_path / "run", "--max-steps", "1")
+    argv[argv.index("--batch-size") + 1] = "100000"
+    err = error_line(argv, capsys)
+    assert "a global batch of 100000 clips is larger than the training set (18 clips)" in err
+
+
+def test_no_readable_video_is_an_error_not_a_finished_run(tmp_path, capsys):
+    for name in ("jump", "wave"):
+        (tmp_path / "train" / name).mkdir(parents=True)
+        (tmp_path / "train" / name / "0.mp4").write_bytes(b"not a video")
+    with pytest.warns(UserWarning, match="skipped: cannot decode"):
+        err = error_line(train_args(tmp_path, tmp_path / "run", "--batch-size", "2"), capsys)
+    assert "no batch of the 2 training clips could be read" in err
+    assert not (tmp_path / "run" / "last.pt").exists()
+    err = error_line(["evaluate", "vit", "--data", "folder", "--root", str(tmp_path),
+                      "--split", "train"], capsys)
+    assert "none of the 2 clips could be read" in err
+
+
+def test_stream_refuses_a_model_that_cannot_stream(folder, capsys):
+    video = next((folder / "train" / "wave").iterdir())
+    err = error_line(["stream", str(video), "--model", "cvit"], capsys)
+    assert "cvit is a CViT, which attends over the whole clip at once and cannot stream" in err

@@ -183,6 +183,8 @@ def test_count_frames_decodes_to_the_end(tmp_path, backend):
     (tmp_path / "cut.mp4").write_bytes(whole[: len(whole) * 2 // 3])
     with pytest.raises(ValueError, match="cannot decode .*cut.mp4"):
         data.count_frames(tmp_path / "cut.mp4", backend=backend)
+    with pytest.raises(ValueError, match="cannot decode .*cut.mp4"):  # as stream reads it
+        list(data.iter_frames(tmp_path / "cut.mp4", backend=backend))
 
 
 class CountingContainer:

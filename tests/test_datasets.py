@@ -285,8 +285,23 @@ def test_train_validates_on_the_data_sets_own_split(tmp_path, monkeypatch):
         raise Fitted(val_set)
 
     monkeypatch.setattr(train, "fit", fit)
+    (tmp_path / "jester-v1-train.csv").write_text("56557;No gesture\n")
     with pytest.raises(Fitted) as fitted:
         main(["train", "--recipe", "mini_vit", "--data", "jester", "--root", str(tmp_path),
-              "--split", "test", "--out", str(tmp_path / "run")])
+              "--out", str(tmp_path / "run")])
     val_set = fitted.value.args[0]
     assert [path.name for path, _ in val_set.items] == ["34870", "56557"]  # jester-v1-validation
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_an_unlabelled_split_is_refused_for_training_and_evaluation(tmp_path, command, capsys):
+    jester_tree(tmp_path)
+    args = {"train": ["train", "--recipe", "mini_vit", "--out", str(tmp_path / "run")],
+            "evaluate": ["evaluate", "vit"]}[command]
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--data", "jester", "--root", str(tmp_path), "--split", "test"])
+    assert exit_.value.code == 1
+    assert capsys.readouterr().err == (
+        "error: jester split 'test' has no labels for 1 of its 1 clips (target -1): it is for "
+        "inference only (rvit_mini.train.predict); train and evaluate on a labelled split\n")
+    assert len(data.jester(tmp_path, "test")) == 1  # predict-style use still loads it

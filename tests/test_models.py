@@ -272,7 +272,35 @@ def test_a_stream_whose_batch_changes_is_refused():
     with pytest.raises(ValueError, match="this stream has batch 2, but the frame has batch 3; "
                                          r"reset\(\) to start a new stream"):
         stream.update(torch.rand(3, 3, 32, 32))
-    with pytest.raises(ValueError, match="the state holds 2 layers of batch 2, but"):
+    with pytest.raises(ValueError, match=r"the state should be 2 layers of \(3, 17, 64\) for "
+                                         r"a frame batch of 3, got 2 layers of \(2, 17, 64\)"):
         model.step(torch.rand(3, 3, 32, 32), model.init_state(2))
     stream.reset()
     assert stream.update(torch.rand(3, 3, 32, 32)).shape == (3, 9)
+
+
+@pytest.mark.parametrize("name", ["rvit_s", "vit"])
+def test_step_checks_its_frame_as_forward_checks_a_clip(name):
+    model = rm.create_model(name).eval()
+    state = model.init_state(2)
+    frames = (torch.rand(2, 3, 32, 32) * 255).to(torch.uint8)
+    with pytest.raises(ValueError, match="expected a floating-point tensor with values in"):
+        model(frames[:, None])
+    with pytest.raises(ValueError, match="expected a floating-point tensor with values in"):
+        model.step(frames, state)
+    with pytest.raises(ValueError, match="this model takes 32x32 frames, got 64x64"):
+        model.step(torch.rand(2, 3, 64, 64), state)
+
+
+def test_a_state_of_the_wrong_shape_is_refused_not_broadcast():
+    model = rm.create_model("rvit_s").eval()
+    frame = torch.rand(2, 3, 32, 32)
+    one_token = [h[:, :1] for h in model.init_state(2)]  # (2, 1, 64) would broadcast
+    with pytest.raises(ValueError, match=r"got 2 layers of \(2, 1, 64\)"):
+        model.step(frame, one_token)
+    with pytest.raises(ValueError, match="got Tensor"):
+        model.step(frame, torch.zeros(2, 17, 64))
+    with pytest.raises(ValueError, match=r"should be an empty list .* got 1 layers"):
+        rm.create_model("vit").step(frame, [torch.zeros(2, 17, 64)])
+    with pytest.raises(ValueError, match=r"got 2 layers of \(2, 1, 64\)"):
+        model.forward_features(frame[:, None], state=one_token)

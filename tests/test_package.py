@@ -55,8 +55,9 @@ def test_a_malicious_pickle_is_refused_by_load_pretrained(tmp_path):
     (tmp_path / "evil.pt").write_bytes(pickle.dumps({"weights": Exploit()}))
     card = rm.pretrained.model_card("rvit_s")
     (tmp_path / "evil.json").write_text(__import__("json").dumps(card))
-    with pytest.raises(ValueError, match="evil.pt is not a plain weights file that "
-                                         r"torch.load\(weights_only=True\) accepts"):
+    with pytest.raises(ValueError, match=r"evil.pt: torch.load\(weights_only=True\) refused it "
+                                         r"\(.+\); only weights and plain "
+                                         "values load, never code"):
         rm.load_pretrained("evil", root=tmp_path)
 
 

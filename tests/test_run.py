@@ -84,7 +84,8 @@ def test_ctrl_c_inside_an_optimiser_step_saves_after_that_step(tmp_path, monkeyp
     """SIGINT arrives once every weight has its new value but before fit counts the step."""
     data = tiny_data()
     straight = tiny_model()
-    train.fit(straight, data, None, TINY, tmp_path / "straight", max_steps=6, progress=False)
+    train.fit(straight, data, None, TINY, tmp_path / "straight", max_steps=6, progress=False,
+              log_every=2)
 
     make_optimizer = train.make_optimizer
 
@@ -101,13 +102,20 @@ def test_ctrl_c_inside_an_optimiser_step_saves_after_that_step(tmp_path, monkeyp
 
     monkeypatch.setattr(train, "make_optimizer", interrupting_optimizer)
     with pytest.raises(KeyboardInterrupt):
-        train.fit(tiny_model(), data, None, TINY, tmp_path / "cut", max_steps=6, progress=False)
+        train.fit(tiny_model(), data, None, TINY, tmp_path / "cut", max_steps=6, progress=False,
+                  log_every=2)
     assert run.load_checkpoint(tmp_path / "cut" / "last.pt")["train_state"]["step"] == 3
+    # step 3, trained but not yet due a record, is logged as a partial one
+    assert [(r["step"], r.get("partial")) for r in log(tmp_path / "cut")] == [(2, None), (3, True)]
     monkeypatch.setattr(train, "make_optimizer", make_optimizer)
     resumed = tiny_model()
     train.fit(resumed, data, None, TINY, tmp_path / "cut", max_steps=6, resume=True,
-              progress=False)
+              progress=False, log_every=2)
     assert torch.equal(params(resumed), params(straight))
+    # the resumed log is the uninterrupted one: step 4's record holds steps 3 and 4
+    losses = [[(r["step"], r["loss"]) for r in log(folder) if "loss" in r]
+              for folder in (tmp_path / "cut", tmp_path / "straight")]
+    assert losses[0] == losses[1] and [step for step, _ in losses[0]] == [2, 4, 6]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back
 
 

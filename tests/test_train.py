@@ -163,6 +163,27 @@ def test_bad_checkpoints_give_clear_errors(tmp_path):
     torch.save(other.state_dict(), tmp_path / "weights.pt")  # as the shipped models are stored
     with pytest.raises(ValueError, match="weights but no model config, so it is not a training"):
         run.model_from_checkpoint(tmp_path / "weights.pt")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match="cannot read checkpoint .*empty.pt: the file is empty"):
+        run.model_from_checkpoint(tmp_path / "empty.pt")
+    (tmp_path / "text.pt").write_text("id,label\n1,wave\n")
+    with pytest.raises(ValueError, match="cannot read checkpoint .*text.pt: "):
+        run.model_from_checkpoint(tmp_path / "text.pt")
+    ckpt = run.load_checkpoint(tmp_path / "run" / "last.pt")
+    torch.save({**ckpt, "model": other.state_dict()}, tmp_path / "mixed.pt")
+    with pytest.raises(ValueError, match=r"the weights in .*mixed.pt do not fit a RViT of 9 "
+                                         r"classes \(Error\(s\) in loading state_dict"):
+        run.model_from_checkpoint(tmp_path / "mixed.pt")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint"])
+def test_a_shipped_model_whose_file_is_damaged_says_so(tmp_path, content):
+    for suffix in (".pt", ".json"):
+        (tmp_path / f"rvit{suffix}").write_bytes((rm.pretrained.CHECKPOINTS / f"rvit{suffix}")
+                                                 .read_bytes())
+    (tmp_path / "rvit.pt").write_bytes(content)
+    with pytest.raises(ValueError, match="cannot read checkpoint .*rvit.pt"):
+        rm.load_pretrained("rvit", root=tmp_path)
 
 
 def test_model_from_checkpoint_rebuilds_the_same_model(tmp_path):

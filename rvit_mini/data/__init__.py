@@ -20,6 +20,7 @@ from .datasets import (
     VAL_SPLITS,
     VideoClips,
     charades,
+    check_labelled,
     collate,
     jester,
     kinetics,
@@ -50,7 +51,8 @@ from .video import (
 __all__ = [
     "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "SPLITS", "StickActions", "StickStreams",
     "VAL_SPLITS",
-    "VideoClips", "action_chain", "charades", "check_data", "collate", "composite_clip", "count_frames",
+    "VideoClips", "action_chain", "charades", "check_data", "check_labelled", "collate",
+    "composite_clip", "count_frames",
     "iter_frames", "jester", "kinetics", "load", "read_exclude", "read_video", "render_clip", "resize",
     "sample_indices", "scan", "something_something_v2", "to_tensor", "video_backend", "video_folder",
     "write_exclude", "write_video",

@@ -2,8 +2,10 @@
 
 The layouts each reads are in the README (Data). Every loader:
 - reads annotation files by column name where they have a header; extra columns, quoted fields,
-  CRLF line endings and a UTF-8 BOM are fine;
-- gives entries without a label (test splits) the target -1: they are for inference only;
+  CRLF line endings and a UTF-8 BOM are fine; a malformed row is refused naming its file and
+  line, and a row repeating an earlier one is dropped with one warning (annotations.py);
+- gives entries without a label (test splits) the target -1: they are for inference only
+  (`check_labelled` refuses them for training and evaluation);
 - returns a `VideoClips`, which drops the entries whose video is absent (`missing="skip"`, one
   warning) or refuses them (`missing="error"`), never meets those in `exclude` (ids or paths, or
   the file `python -m rvit_mini check-data` writes), and turns a video that cannot be decoded
@@ -11,8 +13,6 @@ The layouts each reads are in the README (Data). Every loader:
   which drops those items, and skip a batch that comes back None.
 """
 
-import csv
-import json
 import os
 import warnings
 from pathlib import Path
@@ -22,6 +22,16 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, default_collate
 
+from .annotations import (
+    label_index,
+    number,
+    read_json,
+    read_lines,
+    read_rows,
+    read_table,
+    read_text,
+    unique_rows,
+)
 from .video import read_video, resize, sample_indices, to_tensor
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
@@ -48,7 +58,7 @@ def read_exclude(exclude) -> set:
         if not path.is_file():
             raise FileNotFoundError(f"exclude file not found: {path} (give the file check-data "
                                     "wrote, or a list of ids)")
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        lines = read_text(path).splitlines()
         return {line.split("\t")[0].strip() for line in lines
                 if line.strip() and not line.startswith("#")}
     return {Path(entry).as_posix() for entry in exclude}
@@ -59,6 +69,36 @@ def _names(path: Path) -> set:
     the path (name, parent/name, ..., the whole path)."""
     parts = path.as_posix().split("/")
     return {path.stem, *("/".join(parts[i:]) for i in range(len(parts)))}
+
+
+def _without_excluded(items: list, excluded: set) -> list:
+    """The items none of whose names (see `_names`) is in `excluded`; entries that match no
+    item are reported in one warning (a typo in an exclude file excludes nothing)."""
+    if not excluded:
+        return items
+    kept, matched = [], set()
+    for item in items:
+        hits = excluded & _names(Path(item[0]))
+        matched |= hits
+        if not hits:
+            kept.append(item)
+    unmatched = sorted(excluded - matched)
+    if unmatched:
+        warnings.warn(f"{len(unmatched)} of {len(excluded)} exclude entries match no video "
+                      f"listed here ({_some(unmatched)}): an entry is a video's id or its path "
+                      "under the data set's folder (or another split's video)", stacklevel=4)
+    return kept
+
+
+def check_labelled(clips, what: str) -> None:
+    """Refuse a data set with clips without a label (target -1: a test split's, for inference
+    only) for training or evaluation; what: the data set's name, for the message."""
+    unlabelled = sum(1 for _, target in getattr(clips, "items", [])
+                     if isinstance(target, int) and target == -1)
+    if unlabelled:
+        raise ValueError(f"{what} has no labels for {unlabelled} of its {len(clips)} clips "
+                         "(target -1): it is for inference only (rvit_mini.train.predict); "
+                         "train and evaluate on a labelled split")
 
 
 class VideoClips(Dataset):
@@ -76,9 +116,8 @@ class VideoClips(Dataset):
                  exclude=None, on_error="skip"):
         _choice("missing", missing, ("skip", "error"))
         _choice("on_error", on_error, ("skip", "raise"))
-        excluded, listed = read_exclude(exclude), len(items)
-        if excluded:
-            items = [item for item in items if not excluded & _names(Path(item[0]))]
+        listed = len(items)
+        items = _without_excluded(items, read_exclude(exclude))
         present = [Path(path).exists() for path, _ in items]
         self.missing = [path for (path, _), here in zip(items, present) if not here]
         self.items = [item for item, here in zip(items, present) if here]
@@ -120,44 +159,12 @@ def collate(batch: list):
     return default_collate(batch) if batch else None
 
 
-def _label_index(classes: list, label: str, where: str) -> int:
-    try:
-        return classes.index(label)
-    except ValueError:
-        raise ValueError(f"{where}: unknown label {label!r}; known: {len(classes)} classes "
-                         f"such as {classes[:3]}") from None
-
-
 def _find(root: Path, names: list, what: str) -> Path:
     """The first root/name that exists; FileNotFoundError saying where it looked."""
     for name in names:
         if (root / name).exists():
             return root / name
     raise FileNotFoundError(f"{what} not found: looked for {' or '.join(names)} under {root}")
-
-
-def _read_rows(path: Path, delimiter=",") -> list:
-    """The non-empty rows of a CSV file without a header, fields stripped."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        return [[field.strip() for field in row] for row in csv.reader(f, delimiter=delimiter)
-                if any(field.strip() for field in row)]
-
-
-def _read_table(path: Path, required: tuple) -> list:
-    """The rows of a CSV file with a header -> dicts by column name; other columns are kept."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        header = reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
-        lacking = [name for name in required if name not in header]
-        if lacking:
-            raise ValueError(f"{path}: expected the columns {','.join(required)}; its header is "
-                             f"{','.join(header) or 'empty'}")
-        return [row for row in reader if any(v and v.strip() for v in row.values())]
-
-
-def _read_lines(path: Path) -> list:
-    return [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()
-            if line.strip()]
 
 
 def _is_video(path: Path) -> bool:
@@ -204,15 +211,17 @@ def jester(root, split: str = "train", **kwargs) -> VideoClips:
     keep the file that came with the data), jester-v1-{train,validation,test}.csv (`id;label`, no
     header; test: `id` only -> target -1), frames in 20bn-jester-v1/<id>/00001.jpg ..."""
     root = Path(root)
-    classes = _read_lines(_find(root, ["jester-v1-labels.csv"], "annotation file"))
+    classes = [label for _, label in read_lines(_find(root, ["jester-v1-labels.csv"],
+                                                      "annotation file"))]
     split_file = _find(root, [f"jester-v1-{split}.csv"], "annotation file")
-    items = []
-    for n, row in enumerate(_read_rows(split_file, delimiter=";"), start=1):
-        if len(row) > 2:
+    rows = []
+    for n, row in read_rows(split_file, delimiter=";"):
+        if len(row) > 2 or not row[0]:
             raise ValueError(f"{split_file}:{n}: expected 'id;label' or 'id', got {';'.join(row)!r}")
-        label = row[1] if len(row) == 2 else ""
-        items.append((root / "20bn-jester-v1" / row[0],
-                      _label_index(classes, label, f"{split_file}:{n}") if label else -1))
+        rows.append((n, row[0], row[1] if len(row) == 2 else ""))
+    items = [(root / "20bn-jester-v1" / video,
+              label_index(classes, label, f"{split_file}:{n}") if label else -1)
+             for n, video, label in unique_rows(rows, split_file)]
     return VideoClips(items, classes, read=read_jpeg_folder, **kwargs)
 
 
@@ -229,14 +238,21 @@ def something_something_v2(root, split: str = "train", **kwargs) -> VideoClips:
     something-something-v2-<name>.json, in root/labels or root; videos
     20bn-something-something-v2/<id>.webm. The class is the template without brackets."""
     root = Path(root)
-    names = json.loads(_ssv2_file(root, "labels").read_text(encoding="utf-8-sig"))
-    classes = sorted(names, key=lambda k: int(names[k]))
+    labels_file = _ssv2_file(root, "labels")
+    names = read_json(labels_file, dict, 'an object {"template": "index", ...}')
+    index = {name: number(i, f"{labels_file}, {name!r}", "the index") for name, i in names.items()}
+    classes = sorted(index, key=index.get)
     split_file = _ssv2_file(root, split)
-    items = []
-    for n, entry in enumerate(json.loads(split_file.read_text(encoding="utf-8-sig"))):
-        template = entry.get("template", "").replace("[", "").replace("]", "")
-        items.append((root / "20bn-something-something-v2" / f"{entry['id']}.webm",
-                      _label_index(classes, template, f"{split_file} entry {n}") if template else -1))
+    rows = []
+    for n, entry in enumerate(read_json(split_file, list, 'a list of {"id", "template"} entries')):
+        if not isinstance(entry, dict) or not str(entry.get("id", "")).strip():
+            raise ValueError(f"{split_file}, entry {n}: expected an object with an id, got "
+                             f"{str(entry)[:80]}")
+        template = str(entry.get("template", "")).replace("[", "").replace("]", "")
+        rows.append((f"entry {n}", str(entry["id"]), template))
+    items = [(root / "20bn-something-something-v2" / f"{video}.webm",
+              label_index(classes, template, f"{split_file}, {n}") if template else -1)
+             for n, video, template in unique_rows(rows, split_file)]
     return VideoClips(items, classes, **kwargs)
 
 
@@ -256,24 +272,35 @@ def kinetics(root, split: str = "train", classes: list | None = None, **kwargs) 
     Classes: sorted labels of annotations/train.csv unless given."""
     root = Path(root)
     if classes is None:
-        train = _read_table(_find(root, ["annotations/train.csv"], "annotation file"), ("label",))
-        classes = sorted({row["label"] for row in train if row["label"]})
+        train = read_table(_find(root, ["annotations/train.csv"], "annotation file"), ("label",))
+        classes = sorted({row["label"] for _, row in train if row["label"]})
     split_file = _find(root, [f"annotations/{split}.csv"], "annotation file")
-    rows = _read_table(split_file, ("youtube_id", "time_start", "time_end"))
+    rows = []
+    for n, row in read_table(split_file, ("youtube_id", "time_start", "time_end")):
+        where = f"{split_file}:{n}"
+        if not row["youtube_id"].strip():
+            raise ValueError(f"{where}: the youtube_id is empty")
+        start, end = (int(number(row[c], where, c)) for c in ("time_start", "time_end"))
+        rows.append((n, f"{row['youtube_id'].strip()}_{start:06d}_{end:06d}",
+                     (row.get("label") or "").strip()))
     videos = _kinetics_videos(root / split)
-    items = []
-    for n, row in enumerate(rows, start=2):
-        name = f"{row['youtube_id']}_{int(float(row['time_start'])):06d}_" \
-               f"{int(float(row['time_end'])):06d}"
-        label = row.get("label") or ""
-        items.append((videos.get(name, root / split / f"{name}.mp4"),
-                      _label_index(classes, label, f"{split_file}:{n}") if label else -1))
+    items = [(videos.get(name, root / split / f"{name}.mp4"),
+              label_index(classes, label, f"{split_file}:{n}") if label else -1)
+             for n, name, label in unique_rows(rows, split_file)]
     return VideoClips(items, classes, **kwargs)
 
 
-def charades_segments(actions: str) -> list:
+def charades_segments(actions: str, where: str = "actions") -> list:
     """'c092 11.90 21.20;c147 0.00 12.60' -> [('c092', 11.9, 21.2), ('c147', 0.0, 12.6)]."""
-    return [(c, float(s), float(e)) for c, s, e in (a.split() for a in actions.split(";") if a)]
+    segments = []
+    for action in filter(None, (a.strip() for a in actions.split(";"))):
+        fields = action.split()
+        if len(fields) != 3:
+            raise ValueError(f"{where}: expected actions as 'c092 11.90 21.20;c147 0.00 12.60', "
+                             f"got {action!r}")
+        code, start, end = fields
+        segments.append((code, number(start, where, "a start"), number(end, where, "an end")))
+    return segments
 
 
 def charades(root, split: str = "train", **kwargs) -> VideoClips:
@@ -282,18 +309,24 @@ def charades(root, split: str = "train", **kwargs) -> VideoClips:
     videos Charades_v1_480/<id>.mp4 or, at the original resolution, Charades_v1/<id>.mp4.
     Target: multi-hot (157,) float of the actions present (for mAP); segments in `.segments`."""
     root = Path(root)
-    lines = _read_lines(_find(root, ["Charades_v1_classes.txt"], "class list"))
-    codes = [line.split(" ", 1)[0] for line in lines]
+    class_file = _find(root, ["Charades_v1_classes.txt"], "class list")
+    lines = read_lines(class_file)
+    for n, line in lines:
+        if len(line.split(maxsplit=1)) != 2:
+            raise ValueError(f"{class_file}:{n}: expected 'c000 class name', got {line!r}")
+    codes, names = zip(*(line.split(maxsplit=1) for _, line in lines))
     split_file = _find(root, [f"Charades_v1_{split}.csv"], "annotation file")
     videos = _find(root, ["Charades_v1_480", "Charades_v1"], "video folder")
+    rows = [(n, row["id"].strip(), (row["actions"] or "").strip())
+            for n, row in read_table(split_file, ("id", "actions"))]
     items, segments = [], {}
-    for n, row in enumerate(_read_table(split_file, ("id", "actions")), start=2):
-        segments[row["id"]] = charades_segments(row["actions"] or "")
+    for n, video, actions in unique_rows(rows, split_file):
+        segments[video] = charades_segments(actions, f"{split_file}:{n}")
         target = torch.zeros(len(codes))
-        for code, _, _ in segments[row["id"]]:
-            target[_label_index(codes, code, f"{split_file}:{n}")] = 1
-        items.append((videos / f"{row['id']}.mp4", target))
-    clips = VideoClips(items, [line.split(" ", 1)[1] for line in lines], **kwargs)
+        for code, _, _ in segments[video]:
+            target[label_index(list(codes), code, f"{split_file}:{n}")] = 1
+        items.append((videos / f"{video}.mp4", target))
+    clips = VideoClips(items, list(names), **kwargs)
     clips.segments = [segments[path.stem] for path, _ in clips.items]
     return clips
 

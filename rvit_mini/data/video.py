@@ -218,7 +218,11 @@ def iter_frames(path, backend: str | None = None) -> Iterator[torch.Tensor]:
     reader = _open_decord(path) if (backend or video_backend()) == "decord" else None
     if reader is not None:
         for i in range(len(reader)):
-            yield to_tensor(reader[i].asnumpy()[None])[0]
+            try:
+                frame = reader[i].asnumpy()
+            except Exception as err:  # a file that opens can still fail to seek or decode
+                raise _decode_error(path, err) from err
+            yield to_tensor(frame[None])[0]
         return
     empty = True
     for frame in _pyav_frames(path):
