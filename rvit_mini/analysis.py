@@ -1,6 +1,8 @@
 """Reading a trained model's hidden state over a clip: per-frame states and predictions, how
 long the prediction takes to switch after an action boundary, and a change point found from the
-hidden state alone (Fig. S2's observation, measured)."""
+hidden state alone (Fig. S2's observation, measured); how far an edit of the clip, or of its
+past alone, moves the features; and what the hidden state adds inside each gate (its term in
+q, k, v, and the attention with and without it)."""
 
 import numpy as np
 import torch
@@ -112,10 +114,11 @@ def past_change(model, video: torch.Tensor, donor: torch.Tensor) -> torch.Tensor
 
 
 def _gate_steps(model, video: torch.Tensor):
-    """Run an RViT over video (T, C, H, W) gate by gate, as model.forward_features does; yield
-    (t, l, gate, x, h, qkv) with x = y^{l-1}_t and h = h^l_{t-1} (1, N, D) and the gate's
-    queries, keys and values (1, N, 3D)."""
-    if getattr(model.cfg, "arch", None) != "rvit" or model.cfg.attention != "softmax":
+    """Run an RViT over video (T, C, H, W) gate by gate, frame by frame, as
+    model.forward_features does; yield (gate, x, h, qkv) for every frame t and layer l in that
+    order, with x = y^{l-1}_t and h = h^l_{t-1} (1, N, D) and the gate's queries, keys and
+    values qkv (1, N, 3D)."""
+    if model.cfg.arch != "rvit" or model.cfg.attention != "softmax":
         raise ValueError(f"expected an RViT with softmax attention, got a {model.cfg.arch} "
                          f"with {model.cfg.attention} attention")
     if video.ndim != 4:
@@ -123,12 +126,12 @@ def _gate_steps(model, video: torch.Tensor):
                          "pass video[0] for the first clip of a batch")
     model.check_video(video[None])
     state = model.init_state(1, video.device)
-    for t, frame in enumerate(video):
+    for frame in video:
         x = model.embed(frame[None])
-        for l, (gate, h) in enumerate(zip(model.blocks, state)):
+        for layer, (gate, h) in enumerate(zip(model.blocks, state)):
             qkv = gate.project(x, h)
-            yield t, l, gate, x, h, qkv
-            x = state[l] = gate.finish(x, gate.attn.attend(qkv))
+            yield gate, x, h, qkv
+            x = state[layer] = gate.finish(x, gate.attn.attend(qkv))
 
 
 @torch.no_grad()
@@ -140,7 +143,7 @@ def qkv_terms(model, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     the N tokens of each token's norm. At t = 0, h = 0 and h_term is LN_h's bias times W_h
     (zero at initialisation, small once trained)."""
     x_norms, h_norms = [], []
-    for _, _, gate, x, h, _ in _gate_steps(model.eval(), video):
+    for gate, x, h, _ in _gate_steps(model, video):
         x_norms.append(gate.attn.qkv(gate.norm1(x)).unflatten(-1, (3, -1)).norm(dim=-1)[0].mean(0))
         h_norms.append(gate.qkv_h(gate.norm_h(h)).unflatten(-1, (3, -1)).norm(dim=-1)[0].mean(0))
     shape = (video.shape[0], len(model.blocks), 3)
@@ -153,7 +156,7 @@ def attention_maps(model, video: torch.Tensor, hidden: bool = True) -> torch.Ten
     is where token i looks. hidden=False recomputes each gate's weights from the frame's term
     alone (W_h's term left out), with the same inputs x: what the hidden state changes."""
     maps = []
-    for _, _, gate, x, _, qkv in _gate_steps(model.eval(), video):
+    for gate, x, _, qkv in _gate_steps(model, video):
         if not hidden:
             qkv = gate.attn.qkv(gate.norm1(x))
         q, k, _ = qkv.unflatten(-1, (3, gate.attn.num_heads, -1))[0].unbind(1)  # (N, heads, d)
