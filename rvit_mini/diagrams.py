@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from .viz import to_image
+
 FRAME, TOKENS, GATE, HIDDEN, STATE = "0.92", "#dbe9f6", "#e6e3f5", "#ffd9b3", "C1"
 
 
@@ -167,7 +169,7 @@ def plot_cls_attention(frame: torch.Tensor, with_h: torch.Tensor, without_h: tor
                             layout="constrained")[1]
     vmax = max(g.max() for g in grids)
     for row, (grid, name) in enumerate(zip(grids, ("with h", "without h"))):
-        axes[row, 0].imshow(frame.permute(1, 2, 0).clamp(0, 1).numpy())
+        axes[row, 0].imshow(to_image(frame))
         axes[row, 0].set_title("frame", fontsize=9)
         for layer in range(depth):
             axes[row, layer + 1].imshow(grid[layer], cmap="viridis", vmin=0, vmax=vmax)
