@@ -1,6 +1,8 @@
 """Reading a trained model's hidden state over a clip: per-frame states and predictions, how
 long the prediction takes to switch after an action boundary, and a change point found from the
-hidden state alone (Fig. S2's observation, measured)."""
+hidden state alone (Fig. S2's observation, measured); how far an edit of the clip, or of its
+past alone, moves the features; and what the hidden state adds inside each gate (its term in
+q, k, v, and the attention with and without it)."""
 
 import numpy as np
 import torch
@@ -83,3 +85,81 @@ def moving_average(values, window: int):
                          f"got {window}")
     csum = np.cumsum(np.concatenate([[0.0], values]))
     return (csum[window:] - csum[:-window]) / window
+
+
+@torch.no_grad()
+def past_change(model, video: torch.Tensor, donor: torch.Tensor) -> torch.Tensor:
+    """How much the last frame's feature depends on the past, and how far back.
+
+    video, donor (B, T, C, H, W) -> (B, T - 1): column k - 1 is |f'_t - f_t| / |f_t| at the
+    last frame t = T - 1 when every frame k or more steps back (frames 0 .. t - k) is taken
+    from the donor clip and frames t - k + 1 .. t stay the same. The present frame never
+    changes, so a memoryless model gives exactly 0 at every k."""
+    if video.shape != donor.shape or video.ndim != 5 or video.shape[1] < 2:
+        raise ValueError(f"video and donor must be (B, T, C, H, W) of one shape with T >= 2, "
+                         f"got {tuple(video.shape)} and {tuple(donor.shape)}")
+    was_training = model.training
+    model.eval()
+    try:
+        last = video.shape[1] - 1
+        present = model.forward_features(video)[:, last]                  # (B, D)
+        changes = []
+        for lag in range(1, last + 1):
+            edited = torch.cat([donor[:, :last - lag + 1], video[:, last - lag + 1:]], dim=1)
+            moved = model.forward_features(edited)[:, last] - present
+            changes.append(moved.norm(dim=-1) / present.norm(dim=-1))
+    finally:
+        model.train(was_training)
+    return torch.stack(changes, dim=1)
+
+
+def _gate_steps(model, video: torch.Tensor):
+    """Run an RViT over video (T, C, H, W) gate by gate, frame by frame, as
+    model.forward_features does; yield (gate, x, h, qkv) for every frame t and layer l in that
+    order, with x = y^{l-1}_t and h = h^l_{t-1} (1, N, D) and the gate's queries, keys and
+    values qkv (1, N, 3D)."""
+    if model.cfg.arch != "rvit" or model.cfg.attention != "softmax":
+        raise ValueError(f"expected an RViT with softmax attention, got a {model.cfg.arch} "
+                         f"with {model.cfg.attention} attention")
+    if video.ndim != 4:
+        raise ValueError(f"expected one clip (T, C, H, W), got shape {tuple(video.shape)}; "
+                         "pass video[0] for the first clip of a batch")
+    model.check_video(video[None])
+    state = model.init_state(1, video.device)
+    for frame in video:
+        x = model.embed(frame[None])
+        for layer, (gate, h) in enumerate(zip(model.blocks, state)):
+            qkv = gate.project(x, h)
+            yield gate, x, h, qkv
+            x = state[layer] = gate.finish(x, gate.attn.attend(qkv))
+
+
+@torch.no_grad()
+def qkv_terms(model, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two terms of each gate's queries, keys and values over a clip video (T, C, H, W):
+    LN_x(x) W_x + b (the frame's) and LN_h(h) W_h (the hidden state's).
+
+    Returns (x_term, h_term), each (T, L, 3): the norm of the term for q, k, v, the mean over
+    the N tokens of each token's norm. At t = 0, h = 0 and h_term is LN_h's bias times W_h
+    (zero at initialisation, small once trained)."""
+    x_norms, h_norms = [], []
+    for gate, x, h, _ in _gate_steps(model, video):
+        x_norms.append(gate.attn.qkv(gate.norm1(x)).unflatten(-1, (3, -1)).norm(dim=-1)[0].mean(0))
+        h_norms.append(gate.qkv_h(gate.norm_h(h)).unflatten(-1, (3, -1)).norm(dim=-1)[0].mean(0))
+    shape = (video.shape[0], len(model.blocks), 3)
+    return torch.stack(x_norms).view(shape), torch.stack(h_norms).view(shape)
+
+
+@torch.no_grad()
+def attention_maps(model, video: torch.Tensor, hidden: bool = True) -> torch.Tensor:
+    """The gates' attention weights over a clip video (T, C, H, W) -> (T, L, heads, N, N); row i
+    is where token i looks. hidden=False recomputes each gate's weights from the frame's term
+    alone (W_h's term left out), with the same inputs x: what the hidden state changes."""
+    maps = []
+    for gate, x, _, qkv in _gate_steps(model, video):
+        if not hidden:
+            qkv = gate.attn.qkv(gate.norm1(x))
+        q, k, _ = qkv.unflatten(-1, (3, gate.attn.num_heads, -1))[0].unbind(1)  # (N, heads, d)
+        scores = torch.einsum("nhd,mhd->hnm", q, k) / q.shape[-1] ** 0.5
+        maps.append(scores.softmax(dim=-1))
+    return torch.stack(maps).unflatten(0, (video.shape[0], len(model.blocks)))

@@ -10,9 +10,10 @@ frame). Our reading of the paper (the supplementary names W_x^{Q,K,V} and W_h^{Q
     y^l_t = z^l_t + MLP(LN(z^l_t))
     h^l_t = y^l_t                                              (the new hidden state)
 
-"Gate": the hidden state's term decides, through the attention weights, how much of the past
-each token takes in. With h = 0 and LN_h's bias at zero, LN_h(h) W_h = 0 exactly, so the gate
-*is* a ViT block.
+"Gate" is the paper's name; no weight here chooses between past and present. The two terms add,
+with fixed weights, inside every token's q, k and v, and the softmax weighs the N token positions;
+the past acts only through those sums (rm.analysis.qkv_terms and attention_maps measure how much).
+With h = 0 and LN_h's bias at zero, LN_h(h) W_h = 0 exactly, so the gate *is* a ViT block.
 """
 
 import torch

@@ -25,14 +25,24 @@ COLAB = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER = "https://mybinder.org/badge_logo.svg"
 # notebook -> what it shows; RUN_TIMES: seconds for `jupyter nbconvert --execute` on 2 CPU cores
 TABLE = {
-    "01_video_to_tokens": "a StickActions clip, mp4 decoding, uniform and dense sampling (the file's "
-                          "frames named), patches and tokens, the CLS token's role, what CViT and "
-                          "RViT each see",
-    "02_attention_gate_from_scratch": "the gate in plain torch, checked equal to "
-                                      "`rm.AttentionGate`; the layer x time grid; h = 0 is a ViT "
-                                      "block; memory shown by editing frame 0; causality; Sec. 3.2",
-    "03_memory_rvit_vs_cvit": "peak memory against clip length, measured on mini models and "
-                              "estimated at ViT-B/16 scale, depth-matched; frame checkpointing",
+    "01_video_to_tokens": "the paper and Fig. S1 drawn (CViT takes the clip, RViT a frame "
+                          "and a state); a StickActions clip, mp4 decoding, uniform and "
+                          "dense sampling; a frame's tokens written in plain torch and "
+                          "checked equal to `model.embed`; the CLS token and head(mean_t "
+                          "f_t) checked; exercises with worked solutions",
+    "02_attention_gate_from_scratch": "the gate in plain torch (checked equal to "
+                                      "`rm.AttentionGate`) and its data flow drawn; RViT as "
+                                      "a double loop over frames and layers, equal to a "
+                                      "shipped model's logits; the hidden state's term in q, "
+                                      "k, v per layer across an action boundary, attention "
+                                      "maps with and without it; memory by changing only the "
+                                      "past, 108 clips with spread, trained and untrained "
+                                      "RViT against the frame ViT; causality; Sec. 3.2",
+    "03_memory_rvit_vs_cvit": "peak memory against clip length, measured on mini models "
+                              "(claims checked against exact tensor sizes) and estimated at "
+                              "ViT-B/16 scale against the depth-matched CViT; streaming "
+                              "flat; training, where RViT needs more unless it checkpoints "
+                              "frames",
     "04_hidden_state_at_a_boundary": "the clip-trained and the stream-trained RViT across an "
                                      "action boundary against a memoryless control: the switch "
                                      "pair by pair, what the state remembers, change points, a "
@@ -50,8 +60,8 @@ TABLE = {
                                   "beside the committed H100 figures; frame checkpointing's time; "
                                   "why small steps are launch-bound",
 }
-RUN_TIMES = {"01_video_to_tokens": 15, "02_attention_gate_from_scratch": 15,
-             "03_memory_rvit_vs_cvit": 60, "04_hidden_state_at_a_boundary": 25,
+RUN_TIMES = {"01_video_to_tokens": 10, "02_attention_gate_from_scratch": 15,
+             "03_memory_rvit_vs_cvit": 70, "04_hidden_state_at_a_boundary": 25,
              "05_training_the_variants": 60, "06_streaming_and_variable_length": 50,
              "07_recurrence_and_its_cost": 55}
 

@@ -1,7 +1,8 @@
+import pytest
 import torch
 
 import rvit_mini as rm
-from rvit_mini.analysis import change_point, switch_delay, trace
+from rvit_mini.analysis import change_point, feature_change, switch_delay, trace
 
 
 def test_switch_delay_counts_frames_until_the_prediction_settles():
@@ -29,3 +30,70 @@ def test_trace_streams_the_clip_and_ends_at_the_clip_logits():
     torch.testing.assert_close(out["frame_logits"], model.frame_logits(video[None])[0])
     _, state = model.step(video[:1], model.init_state(1))
     torch.testing.assert_close(out["states"][0], state[-1][0])
+
+
+def mini_rvit_and_clip(depth=2):
+    torch.manual_seed(0)
+    model = rm.create_model("rvit_s", depth=depth).eval()
+    with torch.no_grad():                  # a trained-looking LN_h: its bias is not zero
+        for blk in model.blocks:
+            blk.norm_h.bias.normal_(0, 0.1)
+    return model, torch.rand(4, 3, 32, 32)
+
+
+def test_qkv_terms_are_the_norms_of_the_two_summands_of_the_gate_projection():
+    model, video = mini_rvit_and_clip()
+    x_term, h_term = rm.analysis.qkv_terms(model, video)
+    assert x_term.shape == h_term.shape == (4, 2, 3)
+    # frame 0, layer 1: x is the embedded frame, h is zero
+    x = model.embed(video[:1])
+    blk = model.blocks[0]
+    with torch.no_grad():
+        q_x = blk.attn.qkv(blk.norm1(x))[..., :64]
+        v_h = blk.qkv_h(blk.norm_h(torch.zeros_like(x)))[..., 128:]
+    torch.testing.assert_close(x_term[0, 0, 0], q_x.norm(dim=-1).mean())
+    torch.testing.assert_close(h_term[0, 0, 2], v_h.norm(dim=-1).mean())
+    assert (h_term[1:] > 5 * h_term[0]).all()
+    # frame 1, layer 2: h is layer 2's output at frame 0, as the model's own step leaves it
+    with torch.no_grad():
+        _, state = model.step(video[:1], model.init_state(1))
+        k_h = model.blocks[1].qkv_h(model.blocks[1].norm_h(state[1]))[..., 64:128]
+    torch.testing.assert_close(h_term[1, 1, 1], k_h.norm(dim=-1).mean())
+
+
+def test_qkv_terms_of_an_untouched_init_have_no_hidden_term_on_the_first_frame():
+    torch.manual_seed(0)
+    _, h_term = rm.analysis.qkv_terms(rm.create_model("rvit_s"), torch.rand(3, 3, 32, 32))
+    assert (h_term[0] == 0).all() and (h_term[1:] > 0).all()
+
+
+def test_attention_maps_are_the_gates_softmax_weights_and_h_changes_them():
+    model, video = mini_rvit_and_clip()
+    maps = rm.analysis.attention_maps(model, video)
+    without = rm.analysis.attention_maps(model, video, hidden=False)
+    assert maps.shape == (4, 2, 4, 17, 17)
+    torch.testing.assert_close(maps.sum(-1), torch.ones(4, 2, 4, 17))
+    blk = model.blocks[0]
+    with torch.no_grad():       # frame 0, layer 1: the same weights as SDPA's, computed by hand
+        q, k, _ = blk.attn.qkv(blk.norm1(model.embed(video[:1]))).view(17, 3, 4, 16).unbind(1)
+    torch.testing.assert_close(without[0, 0], (torch.einsum("nhd,mhd->hnm", q, k) / 4).softmax(-1))
+    assert (maps[1:] - without[1:]).abs().amax() > 0.01
+    with pytest.raises(ValueError, match="RViT with softmax"):
+        rm.analysis.attention_maps(rm.create_model("vit"), video)
+    with pytest.raises(ValueError, match="one clip"):
+        rm.analysis.qkv_terms(model, video[None])
+
+
+def test_past_change_is_zero_for_a_frame_vit_and_grows_with_the_changed_past_for_an_rvit():
+    torch.manual_seed(0)
+    video, donor = torch.rand(3, 5, 3, 32, 32), torch.rand(3, 5, 3, 32, 32)
+    assert (rm.analysis.past_change(rm.create_model("vit"), video, donor) == 0).all()
+    model = rm.create_model("rvit_s").train()
+    change = rm.analysis.past_change(model, video, donor)
+    assert change.shape == (3, 4) and (change > 0).all()
+    assert model.training
+    # lag 1 replaces frames 0..3, the whole past: the same as feature_change at the last frame
+    edited = torch.cat([donor[:, :4], video[:, 4:]], dim=1)
+    torch.testing.assert_close(change[:, 0], feature_change(model, video, edited)[:, 4])
+    with pytest.raises(ValueError, match="T >= 2"):
+        rm.analysis.past_change(model, video[:, :1], donor[:, :1])
