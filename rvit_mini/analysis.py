@@ -27,6 +27,31 @@ def trace(model, video: torch.Tensor) -> dict:
             "clip_logits": torch.stack(clip_logits)}
 
 
+@torch.no_grad()
+def memoryless_states(model, video: torch.Tensor) -> torch.Tensor:
+    """The control for trace's states: the same model on the same frames with its hidden state
+    zero before every frame, so that nothing of the past reaches it. video (T, C, H, W) ->
+    the top layer's output for each frame (T, N, D)."""
+    model.eval()
+    _, state = model.step(video, model.init_state(len(video), video.device))  # frames as a batch
+    return state[-1].float()
+
+
+def block_contrast(states: torch.Tensor, boundary: int) -> float:
+    """How much more alike the states (T, ...) are within an action than across the boundary:
+    the mean cosine similarity of pairs of different frames on the same side of `boundary`,
+    minus that of pairs on opposite sides."""
+    if not 2 <= boundary <= len(states) - 2:
+        raise ValueError(f"each side of the boundary needs 2 frames: boundary {boundary} in a "
+                         f"clip of {len(states)} frames")
+    x = torch.nn.functional.normalize(states.flatten(1).double(), dim=1)
+    sim = x @ x.T
+    side = torch.arange(len(x)) >= boundary
+    same = side[:, None] == side[None, :]
+    within = same & ~torch.eye(len(x), dtype=torch.bool)
+    return (sim[within].mean() - sim[~same].mean()).item()
+
+
 def switch_delay(predictions: torch.Tensor, boundary: int, new_label: int) -> int | None:
     """Frames after `boundary` until the per-frame prediction (T,) first names the new action
     and keeps naming it to the end of the clip; None if it never settles on it."""

@@ -258,10 +258,14 @@ def accuracy_by_position(logits: torch.Tensor, labels: torch.Tensor,
 
 
 def stream_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict:
-    """logits (B, T, K), labels (B, T) -> frame accuracy, mAP, mcAP, accuracy in the first
-    three frames of an action and after them, and accuracy at positions 0, 1, 2, 3-5, 6+."""
+    """logits (B, T, K), labels (B, T) -> frame accuracy (over all frames, and the standard
+    deviation of the B streams' own accuracies), mAP, mcAP, accuracy in the first three frames
+    of an action and after them, and accuracy at positions 0, 1, 2, 3-5, 6+."""
     first3, rest = accuracy_by_position(logits, labels, (0, 3)).values()
-    return {"accuracy": frame_accuracy(logits, labels), "mAP": frame_map(logits, labels),
+    per_stream = (logits.argmax(-1) == labels).double().mean(-1)  # (B,)
+    return {"accuracy": frame_accuracy(logits, labels),
+            "accuracy_sd": per_stream.std().item() if len(per_stream) > 1 else float("nan"),
+            "mAP": frame_map(logits, labels),
             "mcAP": frame_map(logits, labels, calibrated=True), "first3": first3, "rest": rest,
             "by_position": accuracy_by_position(logits, labels)}
 
@@ -320,7 +324,8 @@ def compare(recognisers: dict, streams, batch_size: int = 8) -> list[dict]:
     return rows
 
 
-COLUMNS = {"accuracy": ("frame acc", "{:.1%}"), "mAP": ("mAP", "{:.1%}"),
+COLUMNS = {"accuracy": ("frame acc", "{:.1%}"), "accuracy_sd": ("sd over streams", "{:.1%}"),
+           "mAP": ("mAP", "{:.1%}"),
            "mcAP": ("mcAP", "{:.1%}"), "first3": ("acc, first 3 frames", "{:.1%}"),
            "rest": ("acc, later frames", "{:.1%}"),
            "settled": ("settled <= 3 frames, all pairs", "{:.0%}"),
@@ -455,12 +460,12 @@ def shown_switch_delays(clips: dict, seed: int = 0, within: int = 3) -> list[dic
 
 
 @torch.no_grad()
-def memory_of_the_past(model, clips: dict, frames: int = 6) -> torch.Tensor:
+def memory_of_the_past(model, clips: dict, frames: int = 6, per_clip: bool = False) -> torch.Tensor:
     """How much of a recurrent model's top-layer state after a composite boundary comes from
     the frames before it: each clip streamed twice, as it is and with the state reset at the
     boundary (so both runs see the same frames from there on); the mean over clips of
-    |h_t - h_t(reset)| / |h_t| at t = boundary + k, k = 0 .. frames - 1 -> (frames,). Zero for
-    a model without memory."""
+    |h_t - h_t(reset)| / |h_t| at t = boundary + k, k = 0 .. frames - 1 -> (frames,), or with
+    per_clip every clip's (clips, frames). Zero for a model without memory."""
     out = []
     for videos, _, bounds in clips.values():
         if max(bounds) + frames > videos.shape[1]:
@@ -470,7 +475,7 @@ def memory_of_the_past(model, clips: dict, frames: int = 6) -> torch.Tensor:
             whole = trace(model, video[:b + frames])["states"][b:]
             fresh = trace(model, video[b:b + frames])["states"]
             out.append((whole - fresh).flatten(1).norm(dim=1) / whole.flatten(1).norm(dim=1))
-    return torch.stack(out).mean(0)
+    return torch.stack(out) if per_clip else torch.stack(out).mean(0)
 
 
 def switch_table(rows: dict) -> str:

@@ -20,17 +20,23 @@ def to_image(frame: torch.Tensor) -> np.ndarray:
     return frame.detach().permute(1, 2, 0).clamp(0, 1).cpu().numpy()
 
 
-def frame_strip(video: torch.Tensor, n: int = 8, labels=None, title: str | None = None, ax=None):
-    """Show n evenly spaced frames of a video (T, 3, H, W) side by side, numbered."""
+def frame_strip(video: torch.Tensor, n: int = 8, labels=None, title: str | None = None, ax=None,
+                columns: int | None = None):
+    """Show n evenly spaced frames of a video (T, 3, H, W), numbered, in rows of `columns`
+    frames (default: all in one row); labels[t], if given, goes under frame t."""
     idx = np.linspace(0, len(video) - 1, n).round().astype(int)
-    strip = np.concatenate([np.pad(to_image(video[i]), ((0, 0), (0, 2), (0, 0)), constant_values=1)
-                            for i in idx], axis=1)
-    ax = ax or plt.subplots(figsize=(1.6 * n, 2))[1]
-    ax.imshow(strip)
-    w = video.shape[-1] + 2
-    ax.set_xticks([w * k + w / 2 for k in range(n)],
-                  [f"t={i}" + (f"\n{labels[i]}" if labels is not None else "") for i in idx])
-    ax.set_yticks([])
+    columns = min(columns or n, n)
+    rows = -(-n // columns)
+    h, w = video.shape[-2] + 12, video.shape[-1] + 2  # a cell: the frame, room for its label
+    canvas = np.ones((rows * h, columns * w, 3))
+    ax = ax or plt.subplots(figsize=(1.4 * columns, 1.9 * rows), layout="constrained")[1]
+    for k, i in enumerate(idx):
+        top, left = (k // columns) * h, (k % columns) * w
+        canvas[top:top + h - 12, left:left + w - 2] = to_image(video[i])
+        ax.text(left + w / 2 - 1, top + h - 11, f"t={i}" + (f"\n{labels[i]}" if labels is not None
+                                                          else ""), ha="center", va="top", fontsize=8)
+    ax.imshow(canvas)
+    ax.axis("off")
     if title:
         ax.set_title(title)
     return ax
@@ -55,7 +61,8 @@ def read_log(path) -> list[dict]:
 
 def plot_history(records: list[dict], ax=None, title: str = "training"):
     """Training loss against step, and the validation metric (top-1, or mAP for multi-label
-    data) on a second axis; one legend, above the plot, so that it covers no curve."""
+    data) on a second axis; the title above the plot and one legend below it, so that neither
+    covers a curve or the other."""
     ax = ax or plt.subplots(figsize=(6, 3.5), layout="constrained")[1]
     train = [r for r in records if "loss" in r]
     lines = ax.plot([r["step"] for r in train], [r["loss"] for r in train], label="train loss")
@@ -70,8 +77,9 @@ def plot_history(records: list[dict], ax=None, title: str = "training"):
                           color="C1", label=name)
         acc.set_ylabel(f"{name} (%)")
         acc.set_ylim(0, 100)
-    ax.legend(handles=lines, loc="lower left", bbox_to_anchor=(0, 1.02), ncols=2, frameon=False)
-    ax.set_title(title, loc="right")
+    ax.legend(handles=lines, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2,
+              frameon=False)
+    ax.set_title(title)
     return ax
 
 

@@ -25,45 +25,55 @@ COLAB = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER = "https://mybinder.org/badge_logo.svg"
 # notebook -> what it shows; RUN_TIMES: seconds for `jupyter nbconvert --execute` on 2 CPU cores
 TABLE = {
-    "01_video_to_tokens": "the paper and Fig. S1 drawn (CViT takes the clip, RViT a frame "
-                          "and a state); a StickActions clip, mp4 decoding, uniform and "
-                          "dense sampling; a frame's tokens written in plain torch and "
-                          "checked equal to `model.embed`; the CLS token and head(mean_t "
-                          "f_t) checked; exercises with worked solutions",
+    "01_video_to_tokens": "the paper and Fig. S1 drawn (CViT takes the clip, RViT a frame and a "
+                          "state); a StickActions clip, mp4 decoding, uniform and dense sampling; "
+                          "a frame's tokens written in plain torch and checked equal to "
+                          "`model.embed`; the CLS token and head(mean_t f_t) checked; exercises "
+                          "with worked solutions",
     "02_attention_gate_from_scratch": "the gate in plain torch (checked equal to "
-                                      "`rm.AttentionGate`) and its data flow drawn; RViT as "
-                                      "a double loop over frames and layers, equal to a "
-                                      "shipped model's logits; the hidden state's term in q, "
-                                      "k, v per layer across an action boundary, attention "
-                                      "maps with and without it; memory by changing only the "
-                                      "past, 108 clips with spread, trained and untrained "
-                                      "RViT against the frame ViT; causality; Sec. 3.2",
-    "03_memory_rvit_vs_cvit": "peak memory against clip length, measured on mini models "
-                              "(claims checked against exact tensor sizes) and estimated at "
-                              "ViT-B/16 scale against the depth-matched CViT; streaming "
-                              "flat; training, where RViT needs more unless it checkpoints "
-                              "frames",
-    "04_hidden_state_at_a_boundary": "the clip-trained and the stream-trained RViT across an "
-                                     "action boundary against a memoryless control: the switch "
-                                     "pair by pair, what the state remembers, change points, a "
-                                     "frame scrubber",
-    "05_training_the_variants": "Table S1 at mini scale; a live run where order must be learnt "
-                                "(sit down / stand up) against the frame-mean ViT; the shipped "
-                                "models side by side",
+                                      "`rm.AttentionGate`) and its data flow drawn; RViT as a "
+                                      "double loop over frames and layers, equal to a shipped "
+                                      "model's logits; the hidden state's term in q, k, v per "
+                                      "layer across an action boundary, attention maps with and "
+                                      "without it; memory by changing only the past, 108 clips "
+                                      "with spread, trained and untrained RViT against the frame "
+                                      "ViT; causality; Sec. 3.2",
+    "03_memory_rvit_vs_cvit": "peak memory against clip length, measured on mini models (claims "
+                              "checked against exact tensor sizes) and estimated at ViT-B/16 scale"
+                              " against the depth-matched CViT; streaming flat; training, where "
+                              "RViT needs more unless it checkpoints frames",
+    "04_hidden_state_at_a_boundary": "what a stream-trained model is; the clip-trained and the "
+                                     "stream-trained RViT across an action boundary, on the "
+                                     "README's 120 composite clips: the switch pair by pair "
+                                     "against a memoryless ViT and the majority guess; block "
+                                     "structure, pose against memory (the same RViT with its "
+                                     "memory off), with the spread; what the state remembers, "
+                                     "against an untrained RViT; change points; a frame scrubber; "
+                                     "exercises with worked solutions",
+    "05_training_the_variants": "a training loop in plain torch, checked equal to the library's "
+                                "step; Table S1's recipes beside our mini ones; a live run where "
+                                "order must be learnt (sit down / stand up) against the frame-mean"
+                                " ViT; the shipped models side by side; exercises with worked "
+                                "solutions",
     "06_streaming_and_variable_length": "one model on 4, 32 and 480 frames; 60 actions followed "
-                                        "frame by frame, the rivals on the same streams (frame "
-                                        "ViT, CViT windows, oracle reset) against their cost; a "
-                                        "video file classified as it decodes; flat memory; "
-                                        "truncated BPTT",
-    "07_recurrence_and_its_cost": "gates over layers x time; the wavefront's diagonals drawn and "
-                                  "checked equal to the loop; frames per second live on this CPU "
-                                  "beside the committed H100 figures; frame checkpointing's time; "
-                                  "why small steps are launch-bound",
+                                        "frame by frame; the rivals on the README's 8 held-out "
+                                        "streams with the spread over streams (frame ViT, CViT "
+                                        "windows, oracle reset) against their cost; a video file "
+                                        "classified as it decodes; flat memory, measured like for "
+                                        "like; the per-frame loss with truncated BPTT in plain "
+                                        "torch, checked equal to the library's; exercises with "
+                                        "worked solutions",
+    "07_recurrence_and_its_cost": "gates over layers x time; the wavefront written in plain torch,"
+                                  " checked equal to the loop (logits and gradients), then the "
+                                  "library's; frames per second live on this CPU beside the "
+                                  "committed H100 figures; frame checkpointing's time; operator "
+                                  "calls and FLOPs per call on a GPU, and what they do not show; "
+                                  "exercises with worked solutions",
 }
 RUN_TIMES = {"01_video_to_tokens": 10, "02_attention_gate_from_scratch": 15,
-             "03_memory_rvit_vs_cvit": 70, "04_hidden_state_at_a_boundary": 25,
-             "05_training_the_variants": 60, "06_streaming_and_variable_length": 50,
-             "07_recurrence_and_its_cost": 55}
+             "03_memory_rvit_vs_cvit": 70, "04_hidden_state_at_a_boundary": 70,
+             "05_training_the_variants": 60, "06_streaming_and_variable_length": 95,
+             "07_recurrence_and_its_cost": 35}
 
 SETUP = '''# Colab: fetch and install rvit-mini; anywhere else this cell does nothing.
 # (Written by scripts/links.py from pyproject.toml; edit it there.)

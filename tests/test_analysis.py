@@ -97,3 +97,22 @@ def test_past_change_is_zero_for_a_frame_vit_and_grows_with_the_changed_past_for
     torch.testing.assert_close(change[:, 0], feature_change(model, video, edited)[:, 4])
     with pytest.raises(ValueError, match="T >= 2"):
         rm.analysis.past_change(model, video[:, :1], donor[:, :1])
+
+
+def test_memoryless_states_are_each_frame_streamed_alone():
+    torch.manual_seed(0)
+    model = rm.create_model("rvit_s")
+    video = torch.rand(5, 3, 32, 32)
+    alone = rm.analysis.memoryless_states(model, video)
+    for t in (0, 3):
+        torch.testing.assert_close(alone[t], trace(model, video[t:t + 1])["states"][0])
+    assert not torch.allclose(alone[3], trace(model, video)["states"][3])  # the past is gone
+
+
+def test_block_contrast_is_within_minus_across_similarity():
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.6, 0.8])
+    states = torch.stack([a, a, a, b, b])
+    assert abs(rm.analysis.block_contrast(states, 3) - (1 - 0.6)) < 1e-6
+    assert abs(rm.analysis.block_contrast(torch.ones(6, 2), 3)) < 1e-12
+    with pytest.raises(ValueError, match="2 frames"):
+        rm.analysis.block_contrast(states, 4)

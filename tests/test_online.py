@@ -231,7 +231,7 @@ def test_compare_resets_the_oracle_at_each_action_and_prints_a_table():
     assert rows[2]["accuracy"] == (8 + 15) / 40 and rows[2]["mAP"] == pytest.approx(
         (23 / 40 + 12 / 40 + 5 / 40) / 3)
     table = online.markdown(rows)
-    assert table.splitlines()[0].startswith("|  | frame acc | mAP | mcAP |")
+    assert table.splitlines()[0].startswith("|  | frame acc | sd over streams | mAP | mcAP |")
     assert "| guess 0 | 57.5% |" in table
 
 
@@ -445,3 +445,22 @@ def test_composite_boundaries_anywhere_spread_beyond_the_middle_third():
     videos, labels, bounds = clips[("sit_down", "wave")]
     assert all(4 <= b <= 20 for b in bounds) and min(bounds) < 8 and max(bounds) > 16
     assert all(labels[i, b - 1] != labels[i, b] for i, b in enumerate(bounds))
+
+
+def test_stream_metrics_give_the_spread_of_the_streams_own_accuracies():
+    labels = torch.zeros(2, 4, dtype=torch.long)
+    logits = torch.zeros(2, 4, 3)
+    logits[0, :, 0] = 1                      # stream 0: every frame right
+    logits[1, :2, 0], logits[1, 2:, 1] = 1, 1  # stream 1: half of them
+    metrics = online.stream_metrics(logits, labels)
+    assert metrics["accuracy"] == 0.75
+    assert metrics["accuracy_sd"] == pytest.approx(torch.tensor([1.0, 0.5]).std().item())
+
+
+def test_memory_of_the_past_per_clip_averages_to_the_mean():
+    torch.manual_seed(0)
+    model = rm.create_model("rvit_s")
+    clips = online.composite_clips(clips_per_pair=2, num_frames=8, pairs=online.COMPOSITES[:1])
+    curves = online.memory_of_the_past(model, clips, frames=3, per_clip=True)
+    assert curves.shape == (2, 3)
+    torch.testing.assert_close(curves.mean(0), online.memory_of_the_past(model, clips, frames=3))

@@ -85,3 +85,11 @@ def test_scrubber_panels_keep_their_labels_clear_of_each_other():
         for j in range(i):
             assert not _overlap(boxes[i], boxes[j]), f"panel {i}'s labels run into panel {j}"
     plt.close(fig)
+
+
+def test_frame_strip_wraps_into_rows_with_every_label():
+    video = torch.rand(16, 3, 32, 32)
+    ax = viz.frame_strip(video, n=16, labels=[str(t) for t in range(16)], columns=8)
+    assert ax.images[0].get_array().shape == (2 * 44, 8 * 34, 3)
+    assert [t.get_text() for t in ax.texts][9] == "t=9\n9"
+    plt.close("all")
