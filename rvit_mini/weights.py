@@ -85,9 +85,37 @@ def init_vit_from_vit(model: ViT, vit: ViT) -> ViT:
 
 
 def init_from_vit(model: VideoTransformer, vit: ViT) -> VideoTransformer:
-    """Initialise an RViT or a CViT from an image ViT of the same width."""
+    """Initialise an RViT, a CViT or a frame-mean ViT from an image ViT of the same width."""
+    if not isinstance(vit, ViT):
+        raise ValueError(f"the model to start from must be an image ViT, got a "
+                         f"{type(vit).__name__}")
     if isinstance(model, RViT):
         return init_rvit_from_vit(model, vit)
     if isinstance(model, CViT):
         return init_cvit_from_vit(model, vit)
-    raise TypeError(f"no initialisation from a ViT for {type(model).__name__}")
+    return init_vit_from_vit(model, vit)
+
+
+@torch.no_grad()
+def init_from_model(model: VideoTransformer, trained: VideoTransformer) -> VideoTransformer:
+    """Continue a trained model of the same architecture and width: every tensor copied; a
+    CViT's time embeddings, where it has more, copied for the frames `trained` has (the others
+    keep their sinusoids)."""
+    mine = model.state_dict()
+    for key, value in trained.state_dict().items():
+        if key == "time_embed" and value.shape[1] < mine[key].shape[1]:
+            mine[key][:, :value.shape[1]] = value
+        elif mine[key].shape != value.shape:
+            raise ValueError(f"{key}: the model to start from has shape {tuple(value.shape)}, "
+                             f"this model {tuple(mine[key].shape)}")
+        else:
+            mine[key].copy_(value)
+    return model
+
+
+def start_from(model: VideoTransformer, source: VideoTransformer) -> VideoTransformer:
+    """A recipe's initialisation: a model of the same architecture is continued
+    (init_from_model); an image ViT initialises a video model (Sec. 3.2, init_from_vit)."""
+    if type(source) is type(model):
+        return init_from_model(model, source)
+    return init_from_vit(model, source)
