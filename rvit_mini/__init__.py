@@ -14,16 +14,9 @@ import importlib
 from .accelerate import accelerate
 from .gate import AttentionGate
 from .layers import Attention, Block, Mlp, PatchEmbed
-from .models import (
-    CViT,
-    ModelConfig,
-    RViT,
-    ViT,
-    build_model,
-    create_model,
-    list_models,
-    model_config,
-)
+from .config import ModelConfig
+from .models import CViT, RViT, ViT
+from .registry import build_model, create_model, list_models, model_config
 from .pretrained import list_pretrained, load_pretrained
 from .stream import StreamingClassifier
 from .weights import init_cvit_from_vit, init_from_vit, init_rvit_from_vit, vit_state_dict_from_timm

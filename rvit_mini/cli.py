@@ -25,7 +25,7 @@ from . import data, train
 from .accelerate import accelerate
 from .cards import load_average, reversed_pair_accuracy, write_model
 from .flops import flops_per_frame
-from .models import SCALES, create_model, list_models
+from .registry import SCALES, create_model, list_models
 from .pretrained import CHECKPOINTS, list_pretrained, load_pretrained
 from .progress import tqdm
 from .recipes import SHIPPED, clip_data, prepare_run

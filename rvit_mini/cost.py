@@ -28,7 +28,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from .accelerate import accelerate
-from .models import VideoTransformer, build_model
+from .models import VideoTransformer
+from .registry import build_model
 
 
 def _check_grid(num_layers: int, num_frames: int) -> None:

@@ -3,7 +3,8 @@
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .models import CViT, RViT, VideoTransformer, build_model
+from .models import CViT, RViT, VideoTransformer
+from .registry import build_model
 
 
 def flops_per_frame(model: VideoTransformer) -> int:

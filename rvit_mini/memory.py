@@ -19,7 +19,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from .accelerate import accelerate
-from .models import VideoTransformer, build_model
+from .models import VideoTransformer
+from .registry import build_model
 
 GiB = 2 ** 30
 

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import torch
 
-from .models import ModelConfig, VideoTransformer, build_model
+from .config import ModelConfig
+from .models import VideoTransformer
+from .registry import build_model
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 

@@ -58,7 +58,7 @@ def init_rvit_from_vit(rvit: RViT, vit: ViT) -> RViT:
         result = gate.load_state_dict(block.state_dict(), strict=False)
         assert sorted(result.missing_keys) == ["norm_h.bias", "norm_h.weight", "qkv_h.weight"]
         gate.norm_h.reset_parameters()
-        gate.init_hidden_weights_orthogonal()
+        gate.qkv_h.reset_parameters()
     return rvit
 
 

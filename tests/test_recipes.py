@@ -9,7 +9,7 @@ import torch
 
 import rvit_mini as rm
 from rvit_mini import cards, cli, retrain
-from rvit_mini.models import ARCHS
+from rvit_mini.registry import ARCHS
 from rvit_mini.pretrained import CHECKPOINTS, model_card
 from rvit_mini.recipes import RECIPES, SHIPPED, Recipe, prepare_run
 from rvit_mini.run import load_checkpoint
