@@ -12,12 +12,12 @@ and rm.viz load on first use, so that `import rvit_mini` does not import matplot
 import importlib
 
 from .accelerate import accelerate
+from .config import ModelConfig
 from .gate import AttentionGate
 from .layers import Attention, Block, Mlp, PatchEmbed
-from .config import ModelConfig
 from .models import CViT, RViT, ViT
-from .registry import build_model, create_model, list_models, model_config
 from .pretrained import list_pretrained, load_pretrained
+from .registry import build_model, create_model, list_models, model_config
 from .stream import StreamingClassifier
 from .weights import init_cvit_from_vit, init_from_vit, init_rvit_from_vit, vit_state_dict_from_timm
 

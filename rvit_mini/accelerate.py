@@ -62,9 +62,9 @@ DEFAULTS = {"execution": "sequential", "compile": False, "cuda_graphs": False,
 class AcceleratedRViT(nn.Module):
     """An RViT run faster: it holds the plain model (`plain()`) as its only submodule and runs
     the plain model's per-frame function, RViT.gates, compiled, graphed, checkpointed or by
-    the wavefront. Its state dict and its train/eval mode are the plain model's; every other
-    attribute (cfg, init_state, head, ...) is read from the plain model. `options` holds the
-    accelerate() arguments."""
+    the wavefront. Its parameters (by name), state dict and train/eval mode are the plain
+    model's; every other attribute (cfg, init_state, head, ...) is read from the plain model.
+    `options` holds the accelerate() arguments."""
 
     def __init__(self, model: RViT, **options):
         super().__init__()
@@ -98,6 +98,12 @@ class AcceleratedRViT(nn.Module):
     def training(self, mode: bool) -> None:
         if "model" in self.__dict__.get("_modules", {}):
             self.model.training = mode
+
+    def named_parameters(self, *args, **kwargs):
+        return self.model.named_parameters(*args, **kwargs)
+
+    def named_buffers(self, *args, **kwargs):
+        return self.model.named_buffers(*args, **kwargs)
 
     def state_dict(self, *args, **kwargs):
         return self.model.state_dict(*args, **kwargs)

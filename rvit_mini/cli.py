@@ -24,11 +24,12 @@ import torch
 from . import data, train
 from .accelerate import accelerate
 from .cards import load_average, reversed_pair_accuracy, write_model
+from .checks import check_count
 from .flops import flops_per_frame
-from .registry import SCALES, create_model, list_models
 from .pretrained import CHECKPOINTS, list_pretrained, load_pretrained
 from .progress import tqdm
 from .recipes import SHIPPED, clip_data, prepare_run
+from .registry import SCALES, create_model, list_models
 from .retrain import publish, summary
 from .run import NonFiniteLossError, init_distributed, model_from_checkpoint
 from .stream import StreamingClassifier
@@ -206,20 +207,18 @@ def cmd_checkpoints(args) -> None:
         print(summary(card))
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+def integer_type(minimum: int):
+    """argparse type: an integer >= minimum (check_count's rule)."""
+    def parse(text: str) -> int:
+        try:
+            return check_count("the value", int(text) if text.lstrip("-").isdigit() else text,
+                               minimum)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return parse
 
 
-def count(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
-    return value
+positive_int, count = integer_type(1), integer_type(0)
 
 
 def device(text: str) -> str:

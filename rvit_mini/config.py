@@ -2,6 +2,7 @@
 
 from dataclasses import asdict, dataclass
 
+from .checks import check_count
 from .layers import ATTENTION_KINDS
 
 ARCH_NAMES = ("vit", "cvit", "rvit")
@@ -50,11 +51,8 @@ class ModelConfig:
             raise ValueError(f"arch must be one of {ARCH_NAMES}, got {self.arch!r}")
         for name in ("img_size", "patch_size", "in_chans", "num_classes", "dim", "depth",
                      "num_heads", "num_frames"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.tbptt, bool) or not isinstance(self.tbptt, int) or self.tbptt < 0:
-            raise ValueError(f"tbptt must be an integer >= 0 (0: never cut), got {self.tbptt!r}")
+            check_count(name, getattr(self, name))
+        check_count("tbptt", self.tbptt, minimum=0)  # 0: never cut
         if not self.mlp_ratio > 0 or not self.pixel_std > 0:
             raise ValueError(f"mlp_ratio and pixel_std must be positive, got {self.mlp_ratio!r} "
                              f"and {self.pixel_std!r}")

@@ -17,8 +17,8 @@ import torch
 from .data import VAL_SPLITS, StickActions, StickStreams, load
 from .data.streams import StreamWindows
 from .models import VideoTransformer
-from .registry import SCALES, create_model
 from .pretrained import CHECKPOINTS, list_pretrained, load_pretrained
+from .registry import SCALES, create_model
 from .run import model_from_checkpoint
 from .weights import start_from
 

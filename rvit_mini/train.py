@@ -14,12 +14,13 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from .checks import check_count
 from .data import collate
 from .models import VideoTransformer
+from .online.metrics import class_ap
 from .progress import tqdm
 from .recipes import RECIPES, Recipe  # noqa: F401 (rm.train.RECIPES, rm.train.Recipe)
 from .run import Progress, Run, StepBoundaryInterrupt, init_distributed
-
 
 # -- batches ----------------------------------------------------------------------------------
 
@@ -45,15 +46,6 @@ class GlobalBatchSampler:
 
 
 # -- evaluation -------------------------------------------------------------------------------
-
-def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Per-class AP: scores, targets (N, K) -> (K,); NaN for a class with no positives."""
-    order = scores.argsort(dim=0, descending=True)
-    hits = targets.gather(0, order)
-    precision = hits.cumsum(0) / torch.arange(1, len(hits) + 1, device=hits.device)[:, None]
-    positives = hits.sum(0)
-    return (precision * hits).sum(0) / positives.where(positives > 0, torch.nan)
-
 
 def per_frame(target: torch.Tensor) -> bool:
     """Targets (B, T) of integer labels: one per frame (streams), not one per clip (B,) or a
@@ -83,7 +75,7 @@ def evaluate(model, dataset, batch_size=32, device="cpu", workers=0) -> dict:
     targets); mAP for multi-hot targets."""
     logits, targets = predict(model, dataset, batch_size, device, workers)
     if targets.ndim == 2:
-        ap = average_precision(logits, targets)
+        ap = class_ap(logits, targets.bool())  # tied scores count as one rank
         return {"mAP": float(ap.nanmean()), "ap_per_class": ap.tolist()}
     k = logits.shape[1]
     top5 = logits.topk(min(5, k), dim=1).indices
@@ -164,9 +156,8 @@ def validate(model, val_set, device) -> dict:
 
 def check_fit_options(recipe: Recipe, world_size: int, amp, **counts) -> None:
     for name, value in counts.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if value is not None:
+            check_count(name, value)
     if recipe.batch_size < 1 or recipe.epochs < 1:
         raise ValueError(f"the recipe needs a batch size and epochs >= 1, got "
                          f"{recipe.batch_size} and {recipe.epochs}")

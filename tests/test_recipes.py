@@ -9,9 +9,9 @@ import torch
 
 import rvit_mini as rm
 from rvit_mini import cards, cli, retrain
-from rvit_mini.registry import ARCHS
 from rvit_mini.pretrained import CHECKPOINTS, model_card
 from rvit_mini.recipes import RECIPES, SHIPPED, Recipe, prepare_run
+from rvit_mini.registry import ARCHS
 from rvit_mini.run import load_checkpoint
 
 
@@ -88,3 +88,20 @@ def test_a_run_starts_as_its_recipe_says():
     with pytest.raises(ValueError, match="trains on StickStreams"):
         prepare_run(RECIPES["mini_rvit_online"], data="jester", root=".")
     assert retrain.STREAM_TRAINED == ("rvit_online", "vit_online", "cvit_online")
+
+
+def test_the_readme_way_to_add_a_variant_trains_it_for_a_step(tmp_path, monkeypatch):
+    from rvit_mini import registry
+
+    monkeypatch.setitem(registry.VARIANTS, "rvit_mean", registry.Variant(
+        "rvit", {"paper": 6, "mini": 2}, "RViT pooling the token mean", {"pool": "mean"}))
+    monkeypatch.setitem(RECIPES, "mini_rvit_mean", Recipe(
+        name="mini_rvit_mean", model="rvit_mean", scale="mini", num_frames=8, lr=1e-3, epochs=3))
+    monkeypatch.setattr(cards, "StickActions", functools.partial(rm.data.StickActions,
+                                                                 num_clips=9))
+    assert "rvit_mean" in rm.list_models()
+    cli.main(["train", "--recipe", "mini_rvit_mean", "--out", str(tmp_path), "--max-steps", "1",
+              "--batch-size", "4", "--val-split", "", "--device", "cpu"])
+    model = rm.load_pretrained("mini_rvit_mean", tmp_path)
+    assert (model.cfg.pool, model.cfg.depth) == ("mean", 2)
+    assert load_checkpoint(tmp_path / "last.pt")["train_state"]["step"] == 1
