@@ -188,18 +188,23 @@ def data_card(recipe: Recipe, train_set, data: str, size: int, seed: int) -> dic
             "labelled_frames_seen": recipe.epochs * len(train_set) * labels}
 
 
-def initial_model(recipe: Recipe, source, models=CHECKPOINTS) -> tuple[VideoTransformer, str]:
-    """The model to start from, and how a card names it. source: a checkpoint file or a shipped
-    model's name (in `models`); None: the recipe's `init` where it names a shipped model."""
-    if source is None and recipe.scale == "mini":
-        source = recipe.init
-    if source is None:
+def init_source(recipe: Recipe, init_from=None):
+    """What a run starts from: `init_from` (a checkpoint file or a shipped model's name), else
+    the recipe's `init` (a shipped name at mini scale); None: from scratch."""
+    if init_from is not None or recipe.init == "scratch":
+        return init_from
+    if recipe.scale != "mini":
         what = "a ViT" if recipe.init == "vit" else f"a trained {recipe.init}"
         raise ValueError(f"recipe {recipe.name} starts from {what}: give --init-from (a "
                          "checkpoint of one of the same width; shipped models are mini scale)")
+    return recipe.init
+
+
+def load_source(source, models=CHECKPOINTS) -> VideoTransformer:
+    """A shipped model by name (in `models`), or a training checkpoint's model."""
     if str(source) in list_pretrained(models):
-        return load_pretrained(str(source), models), f"the shipped {source}"
-    return model_from_checkpoint(source), str(source)
+        return load_pretrained(str(source), models)
+    return model_from_checkpoint(source)
 
 
 def prepare_run(recipe: Recipe, *, data: str = "stick_actions", root=None, exclude=None,
@@ -211,15 +216,14 @@ def prepare_run(recipe: Recipe, *, data: str = "stick_actions", root=None, exclu
     data, root, exclude, data_seed: the clips (StickActions or a real data set; streams are
     StickStreams); size: the frame size (default: the recipe's scale); val_split: the split
     validated after every epoch (default: the data set's for clips, none for streams; "": none).
-    init_from: a checkpoint or shipped name to start from instead of the recipe's; start=False
-    leaves the model as created (a resumed run loads its checkpoint). models: where shipped
-    models are read. seed: the initial weights' seed. model_options: create_model's (e.g.
-    fp32_state=True; tbptt overrides the recipe's).
+    init_from: a checkpoint or shipped name to start from instead of the recipe's init (also for
+    a recipe from scratch); start=False leaves the model as created (a resumed run loads its
+    checkpoint). models: where shipped models are read. seed: the initial weights' seed.
+    model_options: create_model's (e.g. fp32_state=True; tbptt overrides the recipe's).
     """
     size = size or SCALES[recipe.scale]["img_size"]
-    source, init = None, "scratch"
-    if start and recipe.init != "scratch":
-        source, init = initial_model(recipe, init_from, models)
+    source = init_source(recipe, init_from)
+    start_model = load_source(source, models) if start and source is not None else None
     if recipe.data == "streams":
         if data != "stick_actions":
             raise ValueError(f"recipe {recipe.name} trains on StickStreams; it takes no --data")
@@ -237,7 +241,9 @@ def prepare_run(recipe: Recipe, *, data: str = "stick_actions", root=None, exclu
     model = create_model(recipe.model, scale=recipe.scale, img_size=size,
                          num_classes=len(train_set.classes),
                          **{k: v for k, v in options.items() if v})  # a ViT takes no tbptt=0
-    if source is not None:
-        start_from(model, source)
+    if start_model is not None:
+        start_from(model, start_model)
+    init = ("scratch" if source is None else
+            f"the shipped {source}" if str(source) in list_pretrained(models) else str(source))
     return Setup(recipe, model, train_set, val_set, init,
                  data_card(recipe, train_set, data, size, data_seed))
