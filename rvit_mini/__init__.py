@@ -5,8 +5,9 @@
     logits = model(video)                      # (B, T, C, H, W) -> (B, K)
     fast = rm.accelerate(model, execution="wavefront")   # the same outputs, faster
 
-The submodules rm.analysis, rm.cost, rm.data, rm.exercises, rm.flops, rm.memory, rm.online, rm.train
-and rm.viz load on first use, so that `import rvit_mini` does not import matplotlib, PyAV or tqdm.
+The submodules rm.analysis, rm.cards, rm.cost, rm.data, rm.exercises, rm.flops, rm.memory,
+rm.online, rm.recipes, rm.train and rm.viz load on first use, so that `import rvit_mini` does not
+import matplotlib, PyAV or tqdm.
 """
 
 import importlib
@@ -30,8 +31,8 @@ __all__ = [  # sorted
     "model_config", "vit_state_dict_from_timm",
 ]
 
-SUBMODULES = ("analysis", "cli", "cost", "data", "exercises", "flops", "memory", "online", "train",
-              "viz")
+SUBMODULES = ("analysis", "cards", "cli", "cost", "data", "exercises", "flops", "memory", "online",
+              "recipes", "train", "viz")
 
 
 def __getattr__(name: str):
