@@ -139,7 +139,8 @@ class AcceleratedRViT(nn.Module):
     frame_logits = VideoTransformer.frame_logits
 
     def forward_features(self, video: torch.Tensor, state=None) -> torch.Tensor:
-        """video (B, T, C, H, W) -> (B, T, D), as RViT.forward_features."""
+        """video (B, T, C, H, W) -> (B, T, D), as RViT.forward_features. The patch embedding
+        does not depend on the hidden state, so the whole clip is embedded in one call first."""
         model = self.model
         model.check_video(video)
         state = model.init_state(video.shape[0], video.device) if state is None else state

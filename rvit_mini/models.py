@@ -184,7 +184,7 @@ class RViT(VideoTransformer):
     At time step t, frame t's tokens y^0_t climb the L gates; gate l also reads its own hidden
     state h^l_{t-1} and leaves y^l_t as h^l_t (gate.py). The frame's feature f_t is the pooled
     top output y^L_t. A clip is T x L gate calls, frame by frame: `gates` is the per-frame
-    function, `recur` the loop over frames (rm.accelerate runs the same function faster).
+    function, `recur` the loop over frames (rm.accelerate runs the same two faster).
     """
 
     arch = "rvit"
@@ -220,24 +220,24 @@ class RViT(VideoTransformer):
             new_state.append(x.float() if self.cfg.fp32_state else x)
         return self.pool(x), new_state
 
-    def recur(self, tokens: torch.Tensor, state: list[torch.Tensor], gates=None) -> torch.Tensor:
-        """The recurrence over T frames: tokens (B, T, N, D), state [h^l_{-1}] -> features
-        (B, T, D), gates(y^0_t, state) frame after frame (default self.gates), the state cut
-        from the graph every cfg.tbptt frames (truncated BPTT)."""
+    def recur(self, frames: torch.Tensor, state: list[torch.Tensor], step=None) -> torch.Tensor:
+        """The recurrence over T frames: frames (B, T, ...), state [h^l_{-1}] -> features
+        (B, T, D), step(frame t, state) frame after frame, the state cut from the graph every
+        cfg.tbptt frames (truncated BPTT). step: self.step on video frames (B, T, C, H, W)
+        (default), or an accelerated model's gates on their tokens (B, T, N, D)."""
         feats = []
-        for t in range(tokens.shape[1]):
+        for t in range(frames.shape[1]):
             if truncates(t, self.cfg.tbptt):
                 state = [h.detach() for h in state]
-            feat, state = (gates or self.gates)(tokens[:, t], state)
+            feat, state = (step or self.step)(frames[:, t], state)
             feats.append(feat)
         return torch.stack(feats, dim=1)
 
     def forward_features(self, video: torch.Tensor, state=None) -> torch.Tensor:
-        """video (B, T, C, H, W) -> (B, T, D); `state` continues from an earlier clip. The
-        patch embedding does not depend on the hidden state: the whole clip is embedded first."""
+        """video (B, T, C, H, W) -> (B, T, D); `state` continues from an earlier clip."""
         self.check_video(video)
         state = self.init_state(video.shape[0], video.device) if state is None else state
-        return self.recur(self.embed_clip(video), state)
+        return self.recur(video, state)
 
 
 def truncates(frame: int, tbptt: int) -> bool:
