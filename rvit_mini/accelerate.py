@@ -143,9 +143,9 @@ class AcceleratedRViT(nn.Module):
         does not depend on the hidden state, so the whole clip is embedded in one call first."""
         model = self.model
         model.check_video(video)
-        state = model.init_state(video.shape[0], video.device) if state is None else state
         tokens = model.embed_clip(video)  # (B, T, N, D)
         if self.wavefront is not None:
+            state = model.init_state(len(video), video.device) if state is None else state
             return model.pool(self.wavefront(tokens, state, model.cfg.tbptt,
                                              model.cfg.fp32_state))
         checkpointed = self.options["frame_checkpoint"] and torch.is_grad_enabled()

@@ -44,9 +44,9 @@ class AttentionGate(Block):
         self.qkv_h = HiddenProjection(dim)  # W_h^Q, W_h^K, W_h^V (attn.qkv: W_x^Q, W_x^K, W_x^V)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        q, k, v = self.project(x, h)  # (B, N, D) each
-        a = self.attn.attend(q, k, v)  # Attn(q, k, v), the heads concatenated: (B, N, D)
-        return self.finish(x, a)
+        # q, k, v (B, N, D) each -> a = Attn(q, k, v), the heads concatenated (B, N, D) -> y;
+        # one expression, so that no intermediate outlives its use (inference memory)
+        return self.finish(x, self.attn.attend(*self.project(x, h)))
 
     # forward in three parts; the wavefront (wavefront.py) runs them on many cells at once
     def project(self, x: torch.Tensor, h: torch.Tensor):
@@ -57,4 +57,5 @@ class AttentionGate(Block):
     def finish(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """x and the heads' outputs a (B, N, D) -> y = z + MLP(LN(z)), z = x + a W_O."""
         z = x + self.attn.proj(a)
+        del a  # not held through the MLP
         return z + self.mlp(self.norm2(z))

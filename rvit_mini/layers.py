@@ -57,8 +57,7 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)  # W_O, applied to the heads' outputs concatenated
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        q, k, v = self.qkv(x).chunk(3, dim=-1)  # (B, N, D) each
-        return self.proj(self.attend(q, k, v))
+        return self.proj(self.attend(*self.qkv(x).chunk(3, dim=-1)))  # q, k, v: (B, N, D) each
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """Queries, keys and values (B, N, D) each -> the heads' outputs, concatenated (B, N, D)."""

@@ -220,11 +220,12 @@ class RViT(VideoTransformer):
             new_state.append(x.float() if self.cfg.fp32_state else x)
         return self.pool(x), new_state
 
-    def recur(self, frames: torch.Tensor, state: list[torch.Tensor], step=None) -> torch.Tensor:
-        """The recurrence over T frames: frames (B, T, ...), state [h^l_{-1}] -> features
-        (B, T, D), step(frame t, state) frame after frame, the state cut from the graph every
-        cfg.tbptt frames (truncated BPTT). step: self.step on video frames (B, T, C, H, W)
+    def recur(self, frames: torch.Tensor, state=None, step=None) -> torch.Tensor:
+        """The recurrence over T frames: frames (B, T, ...), state [h^l_{-1}] (None: zeros) ->
+        features (B, T, D), step(frame t, state) frame after frame, the state cut from the graph
+        every cfg.tbptt frames (truncated BPTT). step: self.step on video frames (B, T, C, H, W)
         (default), or an accelerated model's gates on their tokens (B, T, N, D)."""
+        state = self.init_state(len(frames), frames.device) if state is None else state
         feats = []
         for t in range(frames.shape[1]):
             if truncates(t, self.cfg.tbptt):
@@ -236,7 +237,6 @@ class RViT(VideoTransformer):
     def forward_features(self, video: torch.Tensor, state=None) -> torch.Tensor:
         """video (B, T, C, H, W) -> (B, T, D); `state` continues from an earlier clip."""
         self.check_video(video)
-        state = self.init_state(video.shape[0], video.device) if state is None else state
         return self.recur(video, state)
 
 
