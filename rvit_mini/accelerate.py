@@ -143,13 +143,19 @@ class AcceleratedRViT(nn.Module):
         does not depend on the hidden state, so the whole clip is embedded in one call first."""
         model = self.model
         model.check_video(video)
-        tokens = model.embed_clip(video)  # (B, T, N, D)
         if self.wavefront is not None:
-            state = model.init_state(len(video), video.device) if state is None else state
+            tokens, state = self.clip_inputs(video, state)
             return model.pool(self.wavefront(tokens, state, model.cfg.tbptt,
                                              model.cfg.fp32_state))
         checkpointed = self.options["frame_checkpoint"] and torch.is_grad_enabled()
-        return model.recur(tokens, state, self.checkpointed_gates if checkpointed else self.gates)
+        return model.recur(*self.clip_inputs(video, state),
+                           self.checkpointed_gates if checkpointed else self.gates)
+
+    def clip_inputs(self, video: torch.Tensor, state=None):
+        """The hidden states before the first frame (zeros unless given), then every frame's
+        tokens (B, T, N, D): returned as (tokens, state)."""
+        state = self.model.init_state(len(video), video.device) if state is None else state
+        return self.model.embed_clip(video), state
 
     def checkpointed_gates(self, x: torch.Tensor, state: list[torch.Tensor]):
         """gates() that keeps only its inputs for backward and recomputes the rest there."""
