@@ -26,9 +26,10 @@ import torch
 from common import save
 
 from rvit_mini import online
+from rvit_mini.cards import commit
 from rvit_mini.cli import STREAM_RIVALS
+from rvit_mini.data import StickStreams
 from rvit_mini.pretrained import load_pretrained
-from rvit_mini.retrain import commit
 
 SWITCH_RIVALS = ["majority", "vit", "vit_online", "rvit", "cvit_online@w8", "cvit_online@w16",
                  "cvit_online@w32", "rvit_online"]
@@ -37,7 +38,7 @@ COST_RIVALS = ["rvit", "rvit_online", "cvit_online@w8", "cvit_online@w16", "cvit
 
 def render_fps(num_frames: int, seed: int, num_streams: int = 4) -> float:
     """Frames per second rendering StickStreams at 32x32 (one process, numpy)."""
-    streams = online.StickStreams("train", num_frames, seed=seed, num_streams=num_streams)
+    streams = StickStreams("train", num_frames, seed=seed, num_streams=num_streams)
     start = time.perf_counter()
     for i in range(num_streams):
         streams[i]
@@ -72,7 +73,7 @@ def main(num_streams: int, num_frames: int, seed: int, pairs: int) -> None:
             print(f"  {row['name']:<18}" + "  ".join(f"{k} {v:.0%}" for k, v in
                                                      row["by_position"].items()))
 
-    frames = online.StickStreams("test", 420, seed=seed, num_streams=1)[0][0]
+    frames = StickStreams("test", 420, seed=seed, num_streams=1)[0][0]
     costs = window_costs(frames)
     print("\nper-frame cost, after 8 and after 400 frames of a stream:\n" + online.markdown(costs))
 

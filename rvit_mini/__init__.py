@@ -5,27 +5,20 @@
     logits = model(video)                      # (B, T, C, H, W) -> (B, K)
     fast = rm.accelerate(model, execution="wavefront")   # the same outputs, faster
 
-The submodules rm.analysis, rm.cost, rm.data, rm.diagrams, rm.exercises, rm.flops, rm.memory,
-rm.online, rm.train and rm.viz load on first use, so that `import rvit_mini` does not import
-matplotlib, PyAV or tqdm.
+The submodules rm.analysis, rm.cards, rm.cost, rm.data, rm.diagrams, rm.exercises, rm.flops,
+rm.memory, rm.online, rm.recipes, rm.train and rm.viz load on first use, so that `import
+rvit_mini` does not import matplotlib, PyAV or tqdm.
 """
 
 import importlib
 
 from .accelerate import accelerate
+from .config import ModelConfig
 from .gate import AttentionGate
 from .layers import Attention, Block, Mlp, PatchEmbed
-from .models import (
-    CViT,
-    ModelConfig,
-    RViT,
-    ViT,
-    build_model,
-    create_model,
-    list_models,
-    model_config,
-)
+from .models import CViT, RViT, ViT
 from .pretrained import list_pretrained, load_pretrained
+from .registry import build_model, create_model, list_models, model_config
 from .stream import StreamingClassifier
 from .weights import init_cvit_from_vit, init_from_vit, init_rvit_from_vit, vit_state_dict_from_timm
 
@@ -38,8 +31,8 @@ __all__ = [  # sorted
     "model_config", "vit_state_dict_from_timm",
 ]
 
-SUBMODULES = ("analysis", "cli", "cost", "data", "diagrams", "exercises", "flops", "memory", "online",
-              "train", "viz")
+SUBMODULES = ("analysis", "cards", "cli", "cost", "data", "diagrams", "exercises", "flops", "memory",
+              "online", "recipes", "train", "viz")
 
 
 def __getattr__(name: str):

@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from .graphs import GraphedStep
-from .models import RViT, VideoTransformer, truncates
+from .models import RViT, VideoTransformer
 from .wavefront import Wavefront
 
 EXECUTIONS = ("sequential", "wavefront")
@@ -59,26 +59,57 @@ DEFAULTS = {"execution": "sequential", "compile": False, "cuda_graphs": False,
             "frame_checkpoint": False}
 
 
-class AcceleratedRViT(RViT):
-    """An RViT that shares another's parameters and config and runs them faster (see the
-    module docstring). `options` holds the accelerate() arguments; `plain()` gives a plain RViT
-    over the same parameters."""
+class AcceleratedRViT(nn.Module):
+    """An RViT run faster: it holds the plain model (`plain()`) as its only submodule and runs
+    the plain model's per-frame function, RViT.gates, compiled, graphed, checkpointed or by
+    the wavefront. Its parameters (by name), state dict and train/eval mode are the plain
+    model's; every other attribute (cfg, init_state, head, ...) is read from the plain model.
+    `options` holds the accelerate() arguments."""
 
     def __init__(self, model: RViT, **options):
-        nn.Module.__init__(self)
-        # the same _parameters, _buffers and _modules dicts: one set of weights for both
-        self.__dict__.update({k: model.__dict__[k] for k in SHARED})
-        self.train(model.training)
-        self.options = options
+        super().__init__()
+        self.model, self.options = model, options
         self.build_machinery()
 
     def build_machinery(self) -> None:
         """The compiled step, the CUDA graphs and the wavefront: nothing a state dict holds."""
-        self.run_gates = torch.compile(super().gates) if self.options["compile"] else super().gates
-        self.graphed_gates = GraphedStep(self.run_gates, self) if self.options["cuda_graphs"] \
-            else None
-        self.wavefront = Wavefront(self.blocks, self.options["compile"]) \
+        gates = self.model.gates
+        self.run_gates = torch.compile(gates) if self.options["compile"] else gates
+        self.graphed_gates = GraphedStep(self.run_gates, self.model) \
+            if self.options["cuda_graphs"] else None
+        self.wavefront = Wavefront(self.model.blocks, self.options["compile"]) \
             if self.options["execution"] == "wavefront" else None
+
+    def __getattr__(self, name: str):
+        """What nn.Module does not hold (its own submodule `model`) is the plain model's."""
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if "model" not in self.__dict__.get("_modules", {}):
+                raise
+            return getattr(self._modules["model"], name)
+
+    # one mode for both: train() and eval() reach the plain model, and read it back
+    @property
+    def training(self) -> bool:
+        return self.model.training
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        if "model" in self.__dict__.get("_modules", {}):
+            self.model.training = mode
+
+    def named_parameters(self, *args, **kwargs):
+        return self.model.named_parameters(*args, **kwargs)
+
+    def named_buffers(self, *args, **kwargs):
+        return self.model.named_buffers(*args, **kwargs)
+
+    def state_dict(self, *args, **kwargs):
+        return self.model.state_dict(*args, **kwargs)
+
+    def load_state_dict(self, state_dict, *args, **kwargs):
+        return self.model.load_state_dict(state_dict, *args, **kwargs)
 
     # deepcopy and pickle take the weights and the options, and build the machinery anew
     def __getstate__(self):
@@ -89,40 +120,42 @@ class AcceleratedRViT(RViT):
         self.build_machinery()
 
     def plain(self) -> RViT:
-        """A plain RViT over the same parameters."""
-        model = RViT.__new__(RViT)
-        model.__dict__.update(self.__getstate__())
-        del model.options
-        return model
+        """The plain RViT whose parameters this model runs."""
+        return self.model
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.options.items() if v != DEFAULTS[k])
 
     def gates(self, x: torch.Tensor, state: list[torch.Tensor]):
+        """RViT.gates, from a CUDA graph in inference on CUDA, else compiled or eager."""
         if self.graphed_gates is not None and x.is_cuda and not torch.is_grad_enabled():
             return self.graphed_gates(x, state)
         return self.run_gates(x, state)
 
-    def forward_features(self, video: torch.Tensor, state=None) -> torch.Tensor:
-        """video (B, T, C, H, W) -> (B, T, D), as RViT.forward_features.
+    def step(self, frame: torch.Tensor, state: list[torch.Tensor]):
+        return self.model.step(frame, state, self.gates)
 
-        The patch embedding does not depend on the hidden state, so the whole clip is embedded
-        in one call before the recurrence."""
-        self.check_video(video)
-        b, t = video.shape[:2]
-        state = self.init_state(b, video.device) if state is None else state
-        tokens = self.embed(video.flatten(0, 1)).unflatten(0, (b, t))  # (B, T, N, D)
+    forward = VideoTransformer.forward
+    frame_logits = VideoTransformer.frame_logits
+
+    def forward_features(self, video: torch.Tensor, state=None) -> torch.Tensor:
+        """video (B, T, C, H, W) -> (B, T, D), as RViT.forward_features. The patch embedding
+        does not depend on the hidden state, so the whole clip is embedded in one call first."""
+        model = self.model
+        model.check_video(video)
         if self.wavefront is not None:
-            top = self.wavefront(tokens, state, self.cfg.tbptt, self.cfg.fp32_state)
-            return self.pool(top)
-        use_ckpt = self.options["frame_checkpoint"] and torch.is_grad_enabled()
-        feats = []
-        for i in range(t):
-            if truncates(i, self.cfg.tbptt):
-                state = [h.detach() for h in state]
-            feat, state = (self.checkpointed_gates if use_ckpt else self.gates)(tokens[:, i], state)
-            feats.append(feat)
-        return torch.stack(feats, dim=1)
+            tokens, state = self.clip_inputs(video, state)
+            return model.pool(self.wavefront(tokens, state, model.cfg.tbptt,
+                                             model.cfg.fp32_state))
+        checkpointed = self.options["frame_checkpoint"] and torch.is_grad_enabled()
+        return model.recur(*self.clip_inputs(video, state),
+                           self.checkpointed_gates if checkpointed else self.gates)
+
+    def clip_inputs(self, video: torch.Tensor, state=None):
+        """The hidden states before the first frame (zeros unless given), then every frame's
+        tokens (B, T, N, D): returned as (tokens, state)."""
+        state = self.model.init_state(len(video), video.device) if state is None else state
+        return self.model.embed_clip(video), state
 
     def checkpointed_gates(self, x: torch.Tensor, state: list[torch.Tensor]):
         """gates() that keeps only its inputs for backward and recomputes the rest there."""
@@ -137,5 +170,4 @@ class AcceleratedRViT(RViT):
         return (feat, *new_state)
 
 
-SHARED = ("_parameters", "_buffers", "_modules", "cfg", "num_tokens")
 MACHINERY = ("run_gates", "graphed_gates", "wavefront")

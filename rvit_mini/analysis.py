@@ -142,7 +142,7 @@ def _gate_steps(model, video: torch.Tensor):
     """Run an RViT over video (T, C, H, W) gate by gate, frame by frame, as
     model.forward_features does; yield (gate, x, h, qkv) for every frame t and layer l in that
     order, with x = y^{l-1}_t and h = h^l_{t-1} (1, N, D) and the gate's queries, keys and
-    values qkv (1, N, 3D)."""
+    values qkv = (q, k, v), (1, N, D) each."""
     if model.cfg.arch != "rvit" or model.cfg.attention != "softmax":
         raise ValueError(f"expected an RViT with softmax attention, got a {model.cfg.arch} "
                          f"with {model.cfg.attention} attention")
@@ -156,7 +156,7 @@ def _gate_steps(model, video: torch.Tensor):
         for layer, (gate, h) in enumerate(zip(model.blocks, state)):
             qkv = gate.project(x, h)
             yield gate, x, h, qkv
-            x = state[layer] = gate.finish(x, gate.attn.attend(qkv))
+            x = state[layer] = gate.finish(x, gate.attn.attend(*qkv))
 
 
 @torch.no_grad()
@@ -183,8 +183,8 @@ def attention_maps(model, video: torch.Tensor, hidden: bool = True) -> torch.Ten
     maps = []
     for gate, x, _, qkv in _gate_steps(model, video):
         if not hidden:
-            qkv = gate.attn.qkv(gate.norm1(x))
-        q, k, _ = qkv.unflatten(-1, (3, gate.attn.num_heads, -1))[0].unbind(1)  # (N, heads, d)
+            qkv = gate.attn.qkv(gate.norm1(x)).chunk(3, dim=-1)
+        q, k = (t.unflatten(-1, (gate.attn.num_heads, -1))[0] for t in qkv[:2])  # (N, heads, d)
         scores = torch.einsum("nhd,mhd->hnm", q, k) / q.shape[-1] ** 0.5
         maps.append(scores.softmax(dim=-1))
     return torch.stack(maps).unflatten(0, (video.shape[0], len(model.blocks)))

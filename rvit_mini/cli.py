@@ -16,6 +16,7 @@ import csv
 import json
 import os
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,14 +24,16 @@ import torch
 
 from . import data, train
 from .accelerate import accelerate
+from .cards import load_average, reversed_pair_accuracy, write_model
+from .checks import check_count
 from .flops import flops_per_frame
-from .models import SCALES, create_model, list_models
 from .pretrained import CHECKPOINTS, list_pretrained, load_pretrained
 from .progress import tqdm
-from .retrain import SHIPPED, reversed_pair_accuracy, train_all
+from .recipes import SHIPPED, clip_data, prepare_run
+from .registry import SCALES, create_model, list_models
+from .retrain import publish, summary
 from .run import NonFiniteLossError, init_distributed, model_from_checkpoint
 from .stream import StreamingClassifier
-from .weights import init_from_vit
 
 
 def cmd_info(args) -> None:
@@ -96,14 +99,7 @@ def check_new_file(path, overwrite: bool, option: str) -> Path:
 def load_dataset(args, split: str, num_frames: int, size: int):
     """StickActions, or a real data set from LOADERS read from --root; every clip labelled (for
     training and evaluation)."""
-    if args.data == "stick_actions":
-        return data.StickActions(split, num_frames, size, args.data_seed)
-    if args.root is None:
-        raise SystemExit(f"--data {args.data} needs --root (the data set's folder)")
-    clips = data.load(args.data, args.root, split, num_frames=num_frames, size=size,
-                      exclude=args.exclude)
-    data.check_labelled(clips, f"{args.data} split {split!r}")
-    return clips
+    return clip_data(split, num_frames, size, args.data, args.root, args.data_seed, args.exclude)
 
 
 def load_model(name_or_path: str):
@@ -119,57 +115,46 @@ def load_model(name_or_path: str):
                      f"({', '.join(list_pretrained()) or 'none shipped; run make checkpoints'})")
 
 
-def check_init_from(recipe, init_from: str | None, resume: bool) -> None:
-    """--init-from is for a new run of a recipe that starts from a ViT; refused elsewhere."""
-    if init_from is None:
-        return
-    if resume:
-        raise ValueError("--init-from starts a new run from a ViT, --resume continues a run from "
-                         "its checkpoint: give one of them")
-    if recipe.init != "vit":
-        from_vit = sorted(r.name for r in train.RECIPES.values() if r.init == "vit")
-        raise ValueError(f"recipe {recipe.name} does not start from a ViT (init={recipe.init!r}), "
-                         f"so --init-from would go unused; the recipes from a ViT: "
-                         f"{', '.join(from_vit)}")
+def check_init_from(init_from: str | None, resume: bool) -> None:
+    """--init-from starts a new run; with --resume it would go unused, so it is refused."""
+    if init_from is not None and resume:
+        raise ValueError("--init-from starts a new run from a model, --resume continues a run "
+                         "from its checkpoint: give one of them")
 
 
 def cmd_train(args) -> None:
-    """Train a recipe (Table S1 or mini) on StickActions or a real data set."""
+    """Train a recipe (Table S1, mini or online) on its data; writes the run (last.pt, log.jsonl,
+    history.png) and the trained model with its card (NAME.pt, NAME.json) into OUT."""
     recipe = train.RECIPES[args.recipe]
     if args.batch_size or args.epochs:
         recipe = replace(recipe, batch_size=args.batch_size or recipe.batch_size,
                          epochs=args.epochs or recipe.epochs)
-    check_init_from(recipe, args.init_from, args.resume)
-    init_from = None
-    if recipe.init == "vit" and not args.resume:
-        init_from = args.init_from or ("vit" if recipe.scale == "mini" else None)
-        if init_from is None:
-            raise SystemExit(f"recipe {recipe.name} starts from a ViT: give --init-from "
-                             "(a checkpoint of a ViT of the same width)")
-    size = args.size or SCALES[recipe.scale]["img_size"]
-    train_set = load_dataset(args, args.split, recipe.num_frames, size)
-    val_split = data.VAL_SPLITS[args.data] if args.val_split is None else args.val_split
-    val_set = load_dataset(args, val_split, recipe.num_frames, size) if val_split else None
-    # what the model computes; options left at their defaults are not passed, so that a model
-    # that does not read them (a ViT has no tbptt) is not refused for them
-    options = {"fp32_state": args.fp32_state, "tbptt": args.tbptt}
-    torch.manual_seed(args.seed)  # the initial weights are part of the run the seed names
-    model = train.model_for_recipe(recipe, img_size=size, num_classes=len(train_set.classes),
-                                   **{k: v for k, v in options.items() if v})
-    if init_from is not None:
-        init_from_vit(model, load_model(init_from), train_set.classes)
+    check_init_from(args.init_from, args.resume)
+    # what the model computes, where it starts, what it learns from
+    setup = prepare_run(recipe, data=args.data, root=args.root, exclude=args.exclude,
+                        data_seed=args.data_seed, size=args.size, split=args.split,
+                        val_split=args.val_split, init_from=args.init_from,
+                        start=not args.resume, models=args.models, seed=args.seed,
+                        fp32_state=args.fp32_state, tbptt=args.tbptt or recipe.tbptt)
     # how it runs
-    fast = accelerate(model, execution=args.execution, compile=args.compile,
+    fast = accelerate(setup.model, execution=args.execution, compile=args.compile,
                       frame_checkpoint=args.frame_checkpoint)
-    train.fit(fast, train_set, val_set, recipe, args.out, resume=args.resume,
+    load_before, started, cpu = load_average(), time.perf_counter(), time.process_time()
+    train.fit(fast, setup.train_set, setup.val_set, recipe, args.out, resume=args.resume,
               overwrite=args.overwrite, device=args.device, amp=args.amp, workers=args.workers,
               max_steps=args.max_steps, seed=args.seed)
+    timing = {"training_seconds": round(time.perf_counter() - started),
+              "training_cpu_seconds": round(time.process_time() - cpu),
+              "load_average": {"before": load_before, "after": load_average()}}
     if init_distributed()[0] == 0:
         from .viz import plot_history, read_log
 
-        ax = plot_history(read_log(Path(args.out) / "log.jsonl"), title=recipe.name)
-        ax.figure.savefig(Path(args.out) / "history.png", dpi=120, bbox_inches="tight")
-        print(f"wrote {Path(args.out) / 'last.pt'}, log.jsonl and history.png")
+        out = Path(args.out)
+        ax = plot_history(read_log(out / "log.jsonl"), title=recipe.name)
+        ax.figure.savefig(out / "history.png", dpi=120, bbox_inches="tight")
+        card = write_model(setup, out, timing)
+        print(f"wrote {out / 'last.pt'}, log.jsonl, history.png and the trained model, "
+              f"{out / card['name']}.pt with its card {card['name']}.json")
 
 
 def cmd_evaluate(args) -> None:
@@ -268,25 +253,29 @@ def cmd_check_data(args) -> None:
 
 
 def cmd_checkpoints(args) -> None:
-    """Retrain the shipped StickActions models (about 40 minutes on 2 cores) and write their
-    model cards, replacing the shipped files unless --out says elsewhere."""
-    train_all(args.out, args.only, args.workers)
+    """Retrain the shipped models (about 80 minutes on 2 cores), each with `train --recipe R`
+    and its model card, replacing the shipped files unless --out says elsewhere."""
+    out = Path(args.out)
+    for name in args.only:
+        run = out / "runs" / name
+        main(["train", "--recipe", SHIPPED[name], "--out", str(run), "--models", str(out),
+              "--overwrite", "--workers", str(args.workers), "--device", "cpu"])
+        card = publish(run, name, out)
+        print(summary(card))
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+def integer_type(minimum: int):
+    """argparse type: an integer >= minimum (check_count's rule)."""
+    def parse(text: str) -> int:
+        try:
+            return check_count("the value", int(text) if text.lstrip("-").isdigit() else text,
+                               minimum)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    return parse
 
 
-def count(text: str) -> int:
-    """argparse type: an integer >= 0."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
-    return value
+positive_int, count = integer_type(1), integer_type(0)
 
 
 def device(text: str) -> str:
@@ -359,13 +348,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fp32-state", action="store_true", help="keep RViT's hidden state in fp32")
     p.add_argument("--frame-checkpoint", action="store_true",
                    help="RViT: recompute each frame in backward (memory flat in clip length)")
-    p.add_argument("--tbptt", type=count, default=0, help="RViT: detach the state every K frames")
+    p.add_argument("--tbptt", type=count, default=0,
+                   help="RViT: detach the state every K frames (default: the recipe's)")
     p.add_argument("--execution", choices=["sequential", "wavefront"], default="sequential",
                    help="RViT on a clip: T x L steps, or T + L - 1 batched diagonals (faster)")
     p.add_argument("--compile", action="store_true",
                    help="RViT: torch.compile the per-frame step (the wavefront: its diagonal)")
-    p.add_argument("--init-from", help="for recipes from a ViT: a ViT checkpoint or shipped "
-                   "name (mini recipes default to the shipped 'vit')")
+    p.add_argument("--init-from", help="the model to start from instead of the recipe's: a "
+                   "checkpoint or a shipped name (mini recipes start from the shipped model "
+                   "their init names)")
+    p.add_argument("--models", default=str(CHECKPOINTS),
+                   help="where shipped models are read (default: the package's)")
     p.add_argument("--batch-size", type=positive_int, help="global batch (default: the recipe's)")
     p.add_argument("--epochs", type=positive_int, help="default: the recipe's")
     p.add_argument("--max-steps", type=positive_int)

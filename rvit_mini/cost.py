@@ -27,14 +27,16 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from .accelerate import accelerate
+from .checks import check_count
 from .flops import clip_flops
-from .models import VideoTransformer, build_model
+from .models import VideoTransformer
+from .registry import build_model
+from .stream import step_through
 
 
 def _check_grid(num_layers: int, num_frames: int) -> None:
-    for name, value in (("num_layers", num_layers), ("num_frames", num_frames)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    check_count("num_layers", num_layers)
+    check_count("num_frames", num_frames)
 
 
 def sequential_schedule(num_layers: int, num_frames: int) -> torch.Tensor:
@@ -135,9 +137,8 @@ def stream_run(model: VideoTransformer, video: torch.Tensor,
     def run() -> None:
         model.eval()
         with torch.no_grad(), _autocast(video.device, dtype):
-            state = model.init_state(video.shape[0], video.device)
-            for t in range(video.shape[1]):
-                _, state = model.step(video[:, t], state)
+            for _ in step_through(model, video.unbind(1)):
+                pass
     return run
 
 

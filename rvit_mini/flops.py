@@ -13,7 +13,7 @@ CPU kernel of scaled_dot_product_attention). tests/test_flops.py checks it again
     flops_per_frame(model)            # one frame through the model, no head; CViT: its clip / T
 """
 
-from .models import ModelConfig
+from .config import ModelConfig
 
 
 def linear(tokens: int, d_in: int, d_out: int) -> int:

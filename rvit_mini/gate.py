@@ -22,6 +22,19 @@ from torch import nn
 from .layers import Block
 
 
+class HiddenProjection(nn.Linear):
+    """W_h^Q, W_h^K, W_h^V stacked, (D) -> (3D), no bias, each D x D block orthogonal
+    (Sec. 3.2). Its init is its own: a model's init_weights leaves it alone."""
+
+    def __init__(self, dim: int):
+        super().__init__(dim, 3 * dim, bias=False)
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        for w in self.weight.chunk(3, dim=0):
+            nn.init.orthogonal_(w)
+
+
 class AttentionGate(Block):
     """forward(x, h): tokens x = y^{l-1}_t (B, N, D) and hidden state h = h^l_{t-1} (B, N, D)
     -> y^l_t (B, N, D), which is also the new hidden state h^l_t."""
@@ -29,26 +42,21 @@ class AttentionGate(Block):
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, attention="softmax"):
         super().__init__(dim, num_heads, mlp_ratio, attention)
         self.norm_h = nn.LayerNorm(dim, eps=1e-6)  # LN_h (norm1 is LN_x)
-        self.qkv_h = nn.Linear(dim, 3 * dim, bias=False)  # W_h^Q, W_h^K, W_h^V stacked
-        self.init_hidden_weights_orthogonal()
+        self.qkv_h = HiddenProjection(dim)  # W_h^Q, W_h^K, W_h^V (attn.qkv: W_x^Q, W_x^K, W_x^V)
 
     def forward(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn.proj(self.attn.attend(self.project(x, h)))
-        x = x + self.mlp(self.norm2(x))
-        return x
+        # q, k, v (B, N, D) each -> a = Attn(q, k, v), the heads concatenated (B, N, D) -> y;
+        # one expression, so that no intermediate outlives its use (inference memory)
+        return self.finish(x, self.attn.attend(*self.project(x, h)))
 
-    # The wavefront (wavefront.py) runs these two halves of forward on many cells at once.
-    def project(self, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        """x, h (B, N, D) -> LN_x(x) W_x + LN_h(h) W_h: queries, keys and values (B, N, 3D)."""
-        return self.attn.qkv(self.norm1(x)) + self.qkv_h(self.norm_h(h))
+    # forward in three parts; the wavefront (wavefront.py) runs them on many cells at once
+    def project(self, x: torch.Tensor, h: torch.Tensor):
+        """x, h (B, N, D) -> q, k, v (B, N, D) each: LN_x(x) W_x + LN_h(h) W_h."""
+        qkv = self.attn.qkv(self.norm1(x)) + self.qkv_h(self.norm_h(h))  # (B, N, 3D)
+        return qkv.chunk(3, dim=-1)
 
-    def finish(self, x: torch.Tensor, attended: torch.Tensor) -> torch.Tensor:
-        """x and the heads' outputs (B, N, D) -> the gate's output (B, N, D): forward's rest."""
-        x = x + self.attn.proj(attended)
-        return x + self.mlp(self.norm2(x))
-
-    @torch.no_grad()
-    def init_hidden_weights_orthogonal(self) -> None:
-        """Sec. 3.2: W_h^Q, W_h^K, W_h^V each orthogonal (D x D)."""
-        for w in self.qkv_h.weight.chunk(3, dim=0):
-            nn.init.orthogonal_(w)
+    def finish(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """x and the heads' outputs a (B, N, D) -> y = z + MLP(LN(z)), z = x + a W_O."""
+        z = x + self.attn.proj(a)
+        del a  # not held through the MLP
+        return z + self.mlp(self.norm2(z))

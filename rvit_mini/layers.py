@@ -57,11 +57,11 @@ class Attention(nn.Module):
         self.proj = nn.Linear(dim, dim)  # W_O, applied to the heads' outputs concatenated
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(self.attend(self.qkv(x)))
+        return self.proj(self.attend(*self.qkv(x).chunk(3, dim=-1)))  # q, k, v: (B, N, D) each
 
-    def attend(self, qkv: torch.Tensor) -> torch.Tensor:
-        """Queries, keys and values (B, N, 3D) -> the heads' outputs, concatenated (B, N, D)."""
-        q, k, v = rearrange(qkv, "b n (three h d) -> three b h n d", three=3, h=self.num_heads)
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Queries, keys and values (B, N, D) each -> the heads' outputs, concatenated (B, N, D)."""
+        q, k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.num_heads) for t in (q, k, v))
         if self.attention == "softmax":
             out = F.scaled_dot_product_attention(q, k, v)
         else:

@@ -19,7 +19,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from .accelerate import accelerate
-from .models import VideoTransformer, build_model
+from .models import VideoTransformer
+from .registry import build_model
+from .stream import step_through
 
 GiB = 2 ** 30
 
@@ -58,7 +60,8 @@ def _fused_attention(q, k, v, **kwargs):
     return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, k, v)[0]
 
 
-def _bytes(tensors) -> int:
+def tensor_bytes(tensors) -> int:
+    """Bytes the tensors' elements take."""
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
@@ -69,12 +72,8 @@ def _run(model, input_shape, train, dtype, streaming, device):
     if streaming:
         if not hasattr(model, "step"):
             raise TypeError(f"{type(model).__name__} attends over the whole clip; it cannot stream")
-        state, total = model.init_state(b, device), 0
-        for _ in range(t):
-            frame = torch.empty(b, *input_shape[2:], device=device).to(dtype)
-            feat, state = model.step(frame, state)
-            total = total + feat
-        return model.head(total / t)
+        frames = (torch.empty(b, *input_shape[2:], device=device).to(dtype) for _ in range(t))
+        return model.head(sum(step_through(model, frames)) / t)
     decoded = torch.empty(input_shape, device=device)  # fp32, held by the caller throughout
     out = model(decoded.to(dtype))
     if train:
@@ -95,10 +94,10 @@ def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
     with torch.device("meta"):
         meta = build_model(model.cfg).to(weights_dtype)
     meta = accelerate(meta, **getattr(model, "options", {}))
-    params = _bytes(meta.parameters())
+    params = tensor_bytes(meta.parameters())
     if dtype != weights_dtype:
         meta.to(dtype)  # autocast's cast copies of the weights
-        params += _bytes(meta.parameters())
+        params += tensor_bytes(meta.parameters())
     meta.train(train)
     grad = train and not streaming
     if streaming:  # every step after the second allocates and frees the same: the peak is known
@@ -125,6 +124,6 @@ def measure_peak(model: VideoTransformer, input_shape, train: bool = False,
                                                       enabled=dtype != torch.float32):
         _run(model, input_shape, grad, torch.float32, streaming, device)
     torch.cuda.synchronize()
-    peak = torch.cuda.max_memory_allocated() - base + _bytes(model.parameters())
+    peak = torch.cuda.max_memory_allocated() - base + tensor_bytes(model.parameters())
     model.zero_grad(set_to_none=True)
     return peak

@@ -1,17 +1,19 @@
 """The models shipped inside the package (rvit_mini/checkpoints), each with a model card.
 
-    rm.list_pretrained()               # ['cvit', 'rvit', 'rvit_s', 'rvit_scratch', 'vit']
+    rm.list_pretrained()               # ['cvit', 'cvit_online', 'rvit', 'rvit_online', ...]: eight
     model = rm.load_pretrained("rvit") # eval mode; its card: rm.pretrained.model_card("rvit")
 
 They are package data, so they load from a wheel or a `pip install git+...` as well as from a
-source checkout. `python -m rvit_mini checkpoints` (`make checkpoints`) retrains them
-(retrain.py).
+source checkout. `python -m rvit_mini checkpoints` (`make checkpoints`, retrain.py) retrains
+them, each with `python -m rvit_mini train --recipe R`, R the recipe its card names.
 """
 
 import json
 from pathlib import Path
 
-from .models import ModelConfig, VideoTransformer, build_model
+from .config import ModelConfig
+from .models import VideoTransformer
+from .registry import build_model
 from .run import load_checkpoint, load_weights
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"

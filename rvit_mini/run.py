@@ -23,7 +23,9 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .models import ModelConfig, VideoTransformer, build_model
+from .config import ModelConfig
+from .models import VideoTransformer
+from .registry import build_model
 
 
 class NonFiniteLossError(RuntimeError):

@@ -5,6 +5,17 @@ import torch
 from .models import VideoTransformer
 
 
+def step_through(model: VideoTransformer, frames):
+    """The state loop: frames (an iterable of (B, C, H, W)) fed one at a time through
+    model.step from model.init_state -> the features f_t (B, D), yielded as they come."""
+    state = None
+    for frame in frames:
+        if state is None:
+            state = model.init_state(frame.shape[0], frame.device)
+        feat, state = model.step(frame, state)
+        yield feat
+
+
 class StreamingClassifier:
     """Wraps an RViT (or the frame-mean ViT) for frame-by-frame prediction.
 

@@ -1,6 +1,7 @@
-"""Training and evaluation: Table S1 recipes, torch.amp, exact resume, DDP.
+"""Training and evaluation: the loop that follows a recipe, torch.amp, exact resume, DDP.
 
-    history = fit(model, train_set, val_set, RECIPES["mini_rvit_s"], out_dir="runs/rvit_s")
+    setup = prepare_run(RECIPES["mini_rvit_s"])          # recipes.py: model, start, data
+    history = fit(setup.model, setup.train_set, setup.val_set, setup.recipe, "runs/rvit_s")
 
 `fit` is the training loop; the run's bookkeeping (the run folder, checkpoints, the log,
 Ctrl-C, non-finite checks) is run.py's. Under `torchrun --nproc_per_node=N`, fit runs
@@ -8,97 +9,19 @@ synchronized SGD with DistributedDataParallel (gloo on CPU, nccl on GPU); each g
 split across ranks and only rank 0 writes.
 """
 
-from dataclasses import asdict, dataclass, replace
-
 import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from .checks import check_count
 from .classes import align_logits, class_index
 from .data import collate
-from .models import VideoTransformer, create_model
+from .models import VideoTransformer
+from .online.metrics import class_ap
 from .progress import tqdm
+from .recipes import RECIPES, Recipe  # noqa: F401 (rm.train.RECIPES, rm.train.Recipe)
 from .run import NothingTrainedError, Progress, Run, StepBoundaryInterrupt, init_distributed
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How to train. Values the paper leaves open are ours and marked so in RECIPES' notes."""
-
-    name: str
-    model: str
-    optimizer: str  # "adamw" | "sgd"
-    lr: float
-    batch_size: int  # global batch, split across ranks
-    num_frames: int
-    epochs: int
-    lr_step_epochs: int = 10  # LR / 10 every this many epochs (Table S1)
-    warmup_epochs: float = 0.0  # ours: linear warm-up from lr / steps to lr
-    momentum: float = 0.9  # ours (SGD)
-    weight_decay: float = 0.05  # ours
-    init: str = "scratch"  # "scratch" | "vit": Sec. 3.2 initialisation from a ViT
-    scale: str = "paper"
-    note: str = ""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-# Online recognition (ours; the paper trains on clips only): StickStreams with per-frame labels
-# (retrain.STREAM_TRAINED: the streams, the windows, the model options).
-_MINI_RVIT_ONLINE = Recipe(
-    "mini_rvit_online", "rvit", "adamw", 1e-3, 8, 64, 11, lr_step_epochs=8, warmup_epochs=0.1,
-    init="rvit", scale="mini",
-    note="ours: the shipped clip-trained rvit (init='rvit': its weights; it already names an "
-    "8-frame action, so streams only have to teach it to follow one action after another) "
-    "trained on 64-frame StickStreams of 3- to 12-frame actions, half of them with a walk, a "
-    "loss on every frame, truncated BPTT every 16 frames (tbptt=16), the state carried through "
-    "the whole stream; batch 8, as more steps beat bigger batches at equal frames; the actions' "
-    "lengths, the walks and the learning rate chosen on the val streams and composite clips")
-
-_S1 = "Table S1"
-RECIPES = {r.name: r for r in [
-    # Table S1: ° = trained from scratch on Jester, AdamW 3e-4; the others from an IN-21K ViT.
-    Recipe("rvit_s_scratch", "rvit_s", "adamw", 3e-4, 32, 32, 30, note=_S1 + " RViT-S°"),
-    Recipe("rvit_scratch", "rvit", "adamw", 3e-4, 32, 32, 30, note=_S1 + " RViT°"),
-    Recipe("rvit_l_scratch", "rvit_l", "adamw", 3e-4, 32, 32, 30, note=_S1 + " RViT-L°"),
-    Recipe("rvit", "rvit", "sgd", 5e-3, 32, 32, 30, weight_decay=1e-4, init="vit", note=_S1),
-    Recipe("rvit_l", "rvit_l", "sgd", 5e-3, 32, 32, 30, weight_decay=1e-4, init="vit",
-           note=_S1),
-    Recipe("rvit_xl", "rvit_xl", "sgd", 5e-3, 16, 32, 30, weight_decay=1e-4, init="vit",
-           note=_S1 + "; batch 16"),
-    # Mini: StickActions (32x32, 8 frames) on a CPU in minutes; AdamW as the from-scratch rows,
-    # LR x3, 3 epochs over 27,000 clips (more clips beat more epochs over fewer), LR / 10 after
-    # epoch 2, a fifth of an epoch of warm-up (ours). As in the paper, the RViTs start from an
-    # image ViT (Sec. 3.2): mini_vit, trained first; mini_rvit_scratch is the comparison.
-    *(Recipe(f"mini_{name}", model, "adamw", 1e-3, 32, 8, 3, lr_step_epochs=2,
-             warmup_epochs=0.2, init=init, scale="mini", note=note)
-      for name, model, init, note in [
-          ("vit", "vit", "scratch", "frame-mean baseline: the image ViT trained on frames with "
-           "their clip's label; it initialises the mini RViTs"),
-          ("rvit_s", "rvit_s", "vit", "RViT-S from mini_vit (Sec. 3.2)"),
-          ("rvit", "rvit", "vit", "RViT from mini_vit (Sec. 3.2)"),
-          ("rvit_scratch", "rvit", "scratch", "RViT from scratch, as the RViT° row"),
-          ("cvit", "cvit", "vit", "comparator, from mini_vit as video ViTs are"),
-      ]),
-    # Online recognition (above)
-    _MINI_RVIT_ONLINE,
-    # its memoryless control: the same streams, loss and schedule
-    replace(_MINI_RVIT_ONLINE, name="mini_vit_online", model="vit", init="vit",
-            note="ours: the control of mini_rvit_online, the shipped frame ViT trained on the "
-            "same streams with the same per-frame loss and schedule; it remembers nothing, so "
-            "what it gets right needs no memory"),
-    Recipe("mini_cvit_online", "cvit", "adamw", 5e-4, 16, 32, 3, lr_step_epochs=2,
-           warmup_epochs=0.1, init="cvit", scale="mini",
-           note="ours: the rival of mini_rvit_online, a CViT with 32 time embeddings (the "
-           "shipped clip-trained cvit's 8, then sinusoids) trained on windows of 8, 16 and 32 "
-           "frames cut from the same streams, 8 windows ending at different points of each, a "
-           "loss on the newest frame of each window: what a sliding window reads; 3 epochs, "
-           "about the training time of mini_rvit_online (one label per window: 36,000 labels "
-           "against its 1,056,000)"),
-]}
-
 
 # -- batches ----------------------------------------------------------------------------------
 
@@ -128,15 +51,6 @@ class GlobalBatchSampler:
 
 
 # -- evaluation -------------------------------------------------------------------------------
-
-def average_precision(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Per-class AP: scores, targets (N, K) -> (K,); NaN for a class with no positives."""
-    order = scores.argsort(dim=0, descending=True)
-    hits = targets.gather(0, order)
-    precision = hits.cumsum(0) / torch.arange(1, len(hits) + 1, device=hits.device)[:, None]
-    positives = hits.sum(0)
-    return (precision * hits).sum(0) / positives.where(positives > 0, torch.nan)
-
 
 def per_frame(target: torch.Tensor) -> bool:
     """Targets (B, T) of integer labels: one per frame (streams), not one per clip (B,) or a
@@ -187,7 +101,7 @@ def evaluate(model, dataset, batch_size=32, device="cpu", workers=0, classes=Non
                          "(target -1, as in a test split): evaluation needs labels; "
                          "rvit_mini.train.predict gives their logits")
     if targets.ndim == 2:
-        ap = average_precision(logits, targets)
+        ap = class_ap(logits, targets.bool())  # tied scores count as one rank
         return {"mAP": float(ap.nanmean()), "ap_per_class": ap.tolist()}
     k = logits.shape[1]
     top5 = logits.topk(min(5, k), dim=1).indices
@@ -268,9 +182,8 @@ def validate(model, val_set, device, classes=None) -> dict:
 
 def check_fit_options(recipe: Recipe, world_size: int, amp, **counts) -> None:
     for name, value in counts.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if value is not None:
+            check_count(name, value)
     if recipe.batch_size < 1 or recipe.epochs < 1:
         raise ValueError(f"the recipe needs a batch size and epochs >= 1, got "
                          f"{recipe.batch_size} and {recipe.epochs}")
@@ -354,10 +267,3 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
             run.checkpoint(at)
             run.stop_if_interrupted(interrupt, at)
     return run.records
-
-
-def model_for_recipe(recipe: Recipe, **overrides) -> VideoTransformer:
-    """The recipe's model, at its scale (a CViT also at its clip length)."""
-    if recipe.model.startswith("cvit"):
-        overrides = {"num_frames": recipe.num_frames, **overrides}
-    return create_model(recipe.model, scale=recipe.scale, **overrides)

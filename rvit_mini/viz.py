@@ -6,13 +6,14 @@ import base64
 import io
 import json
 import os
-import sys
 import uuid
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+
+from .progress import in_notebook_kernel
 
 
 def to_image(frame: torch.Tensor) -> np.ndarray:
@@ -105,13 +106,10 @@ class LiveHistory:
 def _display(obj, raw: bool = False):
     """Display obj with a handle to update it, inside a notebook kernel; None anywhere else
     (IPython's display() outside a kernel would print the object's repr)."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
+    if not in_notebook_kernel():
         return None
-    if get_ipython() is None:
-        return None
+    from IPython.display import display
+
     return display(obj, raw=raw, display_id=True)
 
 
@@ -226,15 +224,7 @@ def widget_frontend() -> bool:
     """True inside a live notebook kernel (JupyterLab, Notebook, Colab, VS Code) whose frontend
     shows HTML and runs its JavaScript; False where RVIT_MINI_STATIC is set (the notebook tests
     and scripts/execute_notebooks.py set it) or outside a notebook kernel."""
-    if os.environ.get("RVIT_MINI_STATIC"):
-        return False
-    if "google.colab" in sys.modules:
-        return True
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return type(get_ipython()).__name__ == "ZMQInteractiveShell"
+    return not os.environ.get("RVIT_MINI_STATIC") and in_notebook_kernel()
 
 
 def plot_schedule(schedule: torch.Tensor, ax=None, title: str | None = None,

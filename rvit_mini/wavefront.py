@@ -116,9 +116,8 @@ class Wavefront:
         """The L' cells of one anti-diagonal, the cell loaded with their layers' weights:
         x, h (L', B, N, D) -> outputs (L', B, N, D). The attention runs with the layers in the
         batch."""
-        qkv = self.cell.project(x, h)  # (L', B, N, 3D)
-        attended = self.cell.attn.attend(qkv.flatten(0, 1))  # (L' B, N, D)
-        return self.cell.finish(x, attended.view_as(x))
+        q, k, v = (t.flatten(0, 1) for t in self.cell.project(x, h))  # (L' B, N, D) each
+        return self.cell.finish(x, self.cell.attn.attend(q, k, v).view_as(x))
 
     def __call__(self, tokens: torch.Tensor, state: list, tbptt: int = 0,
                  fp32_state: bool = False) -> torch.Tensor:

@@ -59,7 +59,7 @@ def init_rvit_from_vit(rvit: RViT, vit: ViT) -> RViT:
         result = gate.load_state_dict(block.state_dict(), strict=False)
         assert sorted(result.missing_keys) == ["norm_h.bias", "norm_h.weight", "qkv_h.weight"]
         gate.norm_h.reset_parameters()
-        gate.init_hidden_weights_orthogonal()
+        gate.qkv_h.reset_parameters()
     return rvit
 
 
@@ -87,9 +87,9 @@ def init_vit_from_vit(model: ViT, vit: ViT) -> ViT:
 
 def init_from_vit(model: VideoTransformer, vit: ViT, classes: list | None = None
                   ) -> VideoTransformer:
-    """Initialise an RViT or a CViT from an image ViT of the same width. classes: the names of
-    the model's outputs; with a ViT that records its own (`vit.classes`), the head's rows are
-    copied by class name, and the model's other classes keep their new rows."""
+    """Initialise an RViT, a CViT or a frame-mean ViT from an image ViT of the same width.
+    classes: the names of the model's outputs; with a ViT that records its own (`vit.classes`),
+    the head's rows are copied by class name, and the model's other classes keep their new rows."""
     if not isinstance(vit, ViT):
         raise ValueError(f"the model to initialise from is a {type(vit).__name__}; give an "
                          "image ViT (a frame-mean ViT's checkpoint, or the shipped 'vit')")
@@ -99,8 +99,35 @@ def init_from_vit(model: VideoTransformer, vit: ViT, classes: list | None = None
     elif isinstance(model, CViT):
         init_cvit_from_vit(model, vit)
     else:
-        raise TypeError(f"no initialisation from a ViT for {type(model).__name__}")
+        init_vit_from_vit(model, vit)
     if classes is not None and getattr(vit, "classes", None) is not None:  # same width: checked
         model.head.load_state_dict(new_head)
         copy_rows_by_name(model.head, vit.head, vit.classes, list(classes))
     return model
+
+
+@torch.no_grad()
+def init_from_model(model: VideoTransformer, trained: VideoTransformer) -> VideoTransformer:
+    """Continue a trained model of the same architecture and width: every tensor copied; a
+    CViT's time embeddings, where it has more, copied for the frames `trained` has (the others
+    keep their sinusoids)."""
+    mine = model.state_dict()
+    for key, value in trained.state_dict().items():
+        if key == "time_embed" and value.shape[1] < mine[key].shape[1]:
+            mine[key][:, :value.shape[1]] = value
+        elif mine[key].shape != value.shape:
+            raise ValueError(f"{key}: the model to start from has shape {tuple(value.shape)}, "
+                             f"this model {tuple(mine[key].shape)}")
+        else:
+            mine[key].copy_(value)
+    return model
+
+
+def start_from(model: VideoTransformer, source: VideoTransformer, classes: list | None = None
+               ) -> VideoTransformer:
+    """A recipe's initialisation: a model of the same architecture is continued
+    (init_from_model); an image ViT initialises a video model (Sec. 3.2, init_from_vit, the
+    head's rows matched by class name where both name their classes)."""
+    if type(source) is type(model):
+        return init_from_model(model, source)
+    return init_from_vit(model, source, classes)

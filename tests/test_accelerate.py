@@ -89,8 +89,9 @@ def test_an_accelerated_model_shares_the_weights_and_the_state_dict():
     torch.manual_seed(0)
     plain = rm.create_model("rvit_s")
     fast = rm.accelerate(plain, execution="wavefront")
-    assert isinstance(fast, rm.RViT) and fast.cfg == plain.cfg
-    assert [p.data_ptr() for p in fast.parameters()] == [p.data_ptr() for p in plain.parameters()]
+    assert fast.plain() is plain and fast.cfg == plain.cfg
+    assert [(n, p.data_ptr()) for n, p in fast.named_parameters()] == \
+        [(n, p.data_ptr()) for n, p in plain.named_parameters()]
     assert fast.state_dict().keys() == plain.state_dict().keys()
     other = rm.create_model("rvit_s")
     other.load_state_dict(fast.state_dict(), strict=True)  # into the plain model ...
@@ -99,6 +100,17 @@ def test_an_accelerated_model_shares_the_weights_and_the_state_dict():
     torch.testing.assert_close(fast(video), plain(video))  # loading into one loads both
     torch.testing.assert_close(fast.plain()(video), plain(video))
     assert type(fast.plain()) is rm.RViT
+
+
+def test_train_and_eval_mean_the_same_on_both():
+    plain = rm.create_model("rvit_s")
+    fast = rm.accelerate(plain, execution="wavefront")
+    fast.eval()
+    assert not plain.training and not fast.training
+    plain.train()
+    assert fast.training and all(m.training for m in fast.modules())
+    fast.train(False)
+    assert not any(m.training for m in plain.modules())
 
 
 @pytest.mark.parametrize("options", [{"execution": "wavefront"}, {"compile": True},

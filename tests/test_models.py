@@ -90,10 +90,23 @@ def test_linear_attention_gate_runs_and_differs_from_softmax():
     assert not torch.allclose(lin(x, h), soft(x, h))
 
 
-def test_initialised_hidden_weights_are_orthogonal():
-    gate = rm.AttentionGate(32, 4)
+def assert_orthogonal(gate):
     for w in gate.qkv_h.weight.chunk(3):
-        assert_close(w @ w.T, torch.eye(32), atol=1e-5, rtol=0)
+        assert_close(w @ w.T, torch.eye(w.shape[0]), atol=1e-5, rtol=0)
+
+
+def test_hidden_weights_are_orthogonal_whatever_initialises_them_and_in_which_order():
+    assert_orthogonal(rm.AttentionGate(32, 4))
+    torch.manual_seed(0)
+    rvit = rm.create_model("rvit_s")
+    w_h = rvit.blocks[0].qkv_h.weight.clone()
+    rvit.init_weights()  # the ViT init of the other weights leaves W_h as it was
+    assert torch.equal(rvit.blocks[0].qkv_h.weight, w_h)
+    rm.init_rvit_from_vit(rvit, rm.create_model("vit"))  # Sec. 3.2 draws W_h afresh
+    rvit.init_weights()
+    for gate in rvit.blocks:
+        assert_orthogonal(gate)
+    assert not torch.equal(rvit.blocks[0].qkv_h.weight, w_h)
 
 
 def test_rvit_initialised_from_vit_gives_vit_features_on_first_frame():
@@ -118,8 +131,10 @@ def test_cvit_initialised_from_vit_is_the_vit_but_for_the_temporal_embedding():
         cvit.time_embed.zero_()
     assert_close(cvit.forward_features(x), vit.forward_features(x))
     assert cvit(video(t=4)).shape == (B, 9)  # and runs on longer clips
-    with pytest.raises(TypeError, match="no initialisation from a ViT for ViT"):
-        rm.init_from_vit(rm.create_model("vit"), vit)
+    frame_vit = rm.init_from_vit(rm.create_model("vit"), vit)  # a frame-mean ViT: the same
+    assert_close(frame_vit.forward_features(x), vit.forward_features(x))
+    with pytest.raises(ValueError, match="is a RViT; give an image ViT"):
+        rm.init_from_vit(rm.create_model("rvit"), rm.create_model("rvit"))
 
 
 def test_init_from_a_shallower_vit_is_refused():
@@ -241,7 +256,7 @@ def test_create_model_refuses_options_the_model_ignores_and_nonsense(name, optio
 
 
 def test_frames_in_0_255_are_warned_about_once(monkeypatch):
-    import rvit_mini.models as models
+    import rvit_mini.inputs as models
 
     monkeypatch.setattr(models, "_warned_range", False)
     model = rm.create_model("rvit_s")

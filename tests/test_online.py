@@ -371,19 +371,21 @@ def test_change_points_from_each_model_and_the_controls():
     assert errors["middle frame"] == sum(abs(8 - b) for b in bounds) / 2
 
 
-def test_online_models_start_from_shipped_ones():
-    from rvit_mini import retrain, train
+def test_online_models_continue_shipped_ones():
+    from rvit_mini.recipes import RECIPES, SHIPPED
+    from rvit_mini.retrain import STREAM_TRAINED
+    from rvit_mini.weights import init_from_model
 
-    names = list(retrain.SHIPPED)
-    for name in retrain.STREAM_TRAINED:
-        recipe = train.RECIPES[retrain.SHIPPED[name]]
+    names = list(SHIPPED)
+    for name in STREAM_TRAINED:
+        recipe = RECIPES[SHIPPED[name]]
         assert recipe.init in names[:names.index(name)] and recipe.note.startswith("ours")
     cvit32, cvit8 = model("cvit", num_frames=32), model("cvit", num_frames=8)
-    retrain.init_from_shipped(cvit32, cvit8)
+    init_from_model(cvit32, cvit8)
     assert torch.equal(cvit32.time_embed[:, :8], cvit8.time_embed)
     assert torch.equal(cvit32.blocks[0].attn.qkv.weight, cvit8.blocks[0].attn.qkv.weight)
-    with pytest.raises(ValueError, match="pos_embed: the shipped model has shape"):
-        retrain.init_from_shipped(model("rvit_s"), model("rvit_s", img_size=64))
+    with pytest.raises(ValueError, match="pos_embed: the model to start from has shape"):
+        init_from_model(model("rvit_s"), model("rvit_s", img_size=64))
 
 
 def test_evaluate_stream_prints_one_table_of_rivals(tmp_path, capsys):
@@ -413,33 +415,6 @@ def test_the_static_scrubber_shows_the_frames_asked_for(monkeypatch):
     plt.close("all")
 
 
-def test_a_stream_trained_model_ships_with_a_tested_card(tmp_path, monkeypatch):
-    import dataclasses
-    import shutil
-
-    from rvit_mini import retrain, train
-    from rvit_mini.pretrained import CHECKPOINTS
-
-    for suffix in (".pt", ".json"):
-        shutil.copy(CHECKPOINTS / f"cvit{suffix}", tmp_path)
-    recipe = dataclasses.replace(train.RECIPES["mini_cvit_online"], batch_size=2, epochs=1)
-    monkeypatch.setitem(train.RECIPES, "mini_cvit_online", recipe)  # retrain.RECIPES too
-    monkeypatch.setitem(retrain.STREAM_TRAINED, "cvit_online", {
-        "streams": dict(num_frames=10, num_streams=4, action_frames=(4, 6)),
-        "windows": dict(widths=(4, 8))})
-    monkeypatch.setattr(retrain, "CARD_TEST", dict(num_streams=1, num_frames=12,
-                                                   action_frames=(8, 8), clips_per_pair=1))
-    retrain.train_all(tmp_path, ["cvit_online"])
-    card = rm.pretrained.model_card("cvit_online", tmp_path)
-    test = card["test"]["8-frame actions"]
-    assert set(test) == {"shown_ceiling", "cvit_online@w4", "cvit_online@w8"}
-    assert 0 <= test["cvit_online@w8"]["settled"] <= 1
-    assert card["data"]["labelled_frames_seen"] == 4 and card["model_config"]["num_frames"] == 32
-    assert card["training_cpu_seconds"] >= 0 and card["tuned_on"] == retrain.TUNED_ON
-    assert rm.load_pretrained("cvit_online", tmp_path).cfg.num_frames == 32
-    assert (tmp_path / "runs" / "cvit_online" / "log.jsonl").is_file()
-
-
 def test_composite_boundaries_anywhere_spread_beyond_the_middle_third():
     clips = online.composite_clips(12, num_frames=24, pairs=[("sit_down", "wave")], anywhere=True)
     videos, labels, bounds = clips[("sit_down", "wave")]
@@ -460,7 +435,7 @@ def test_stream_metrics_give_the_spread_of_the_streams_own_accuracies():
 def test_memory_of_the_past_per_clip_averages_to_the_mean():
     torch.manual_seed(0)
     model = rm.create_model("rvit_s")
-    clips = online.composite_clips(clips_per_pair=2, num_frames=8, pairs=online.COMPOSITES[:1])
+    clips = online.composite_clips(clips_per_pair=2, num_frames=8, pairs=rm.data.COMPOSITES[:1])
     curves = online.memory_of_the_past(model, clips, frames=3, per_clip=True)
     assert curves.shape == (2, 3)
     torch.testing.assert_close(curves.mean(0), online.memory_of_the_past(model, clips, frames=3))

@@ -216,8 +216,11 @@ def test_evaluate_reports_accuracy_confusion_and_map():
     assert metrics["per_class"] == pytest.approx([1.0, 1.0, 2 / 3])
     scores = torch.tensor([[0.9, 0.1], [0.8, 0.7], [0.1, 0.2]])
     targets = torch.tensor([[1, 0], [0, 1], [1, 1]]).float()
-    ap = train.average_precision(scores, targets)
+    ap = rm.online.metrics.class_ap(scores, targets.bool())
     assert ap.tolist() == pytest.approx([(1 + 2 / 3) / 2, (1 + 1) / 2])
+    ties = rm.online.metrics.class_ap(torch.tensor([[0.5], [0.5], [0.1]]),
+                                      torch.tensor([[False], [True], [True]]))
+    assert ties.item() == pytest.approx((1 / 2 + 2 / 3) / 2)  # a tie is one rank, in any order
 
 
 def test_short_training_run_beats_chance(tmp_path):

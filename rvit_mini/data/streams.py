@@ -13,22 +13,14 @@ An action's label starts at its first frame, but its figure starts to move a lit
 last pose of the action before. `shown(i)` labels every frame with the action whose pose it
 shows; `target="shown"` trains on those labels.
 
-Intended use, a per-frame loss with truncated BPTT: the data set yields whole streams and the
-training loop cuts each batch into consecutive chunks of K frames, carrying the hidden state
-from one chunk to the next but not the gradient:
+Intended use, a per-frame loss with truncated BPTT: a batch of whole streams, the loss on every
+frame's logits, the RViT's state carried through the whole stream and cut from the graph every
+`tbptt` frames (RViT.recur); the recipe mini_rvit_online trains so (rvit_mini/recipes.py):
 
-    loader = DataLoader(StickStreams("train", num_frames=256), batch_size=8, shuffle=True)
-    for video, labels in loader:                         # (B, T, 3, H, W), (B, T)
-        state = model.init_state(len(video))
-        for chunk, target in zip(video.split(K, 1), labels.split(K, 1)):
-            feats = []
-            for frame in chunk.unbind(1):                 # (B, 3, H, W)
-                feat, state = model.step(frame, state)
-                feats.append(feat)
-            loss = F.cross_entropy(model.head(torch.stack(feats, 1)).flatten(0, 1),
-                                   target.flatten())
-            ...                                           # backward, optimiser step
-            state = [h.detach() for h in state]
+    model = rm.create_model("rvit", tbptt=16)
+    for video, labels in DataLoader(StickStreams("train", num_frames=64), batch_size=8):
+        loss = F.cross_entropy(model(video, per_frame=True).flatten(0, 1), labels.flatten())
+        ...                                               # backward, optimiser step
 """
 
 import numpy as np

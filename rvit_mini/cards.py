@@ -1,0 +1,120 @@
+"""Model cards: what a trained model is (recipe, config, start, data) and how it tested.
+
+A run of `python -m rvit_mini train` writes its model as OUT/<name>.pt (weights) and
+OUT/<name>.json (its card), the form of the shipped models in rvit_mini/checkpoints, so that
+rm.load_pretrained(name, OUT) loads it. Models trained on StickActions clips are tested on the
+test split; models trained on StickStreams on held-out streams and composite clips (CARD_TEST).
+"""
+
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+
+from .data import CLASSES, REVERSED_PAIRS, StickActions
+from .recipes import Setup, run_name
+from .train import evaluate
+
+# what the stream recipes were chosen on; the test split's streams and the composite clips of
+# seeds 0 to 19 were not looked at until the models were trained
+TUNED_ON = ("the val split's streams (seeds 0 and 10000) and the composite clips of seeds 10000 "
+            "and up")
+# the held-out test of the stream cards: 8 test streams of 480 frames, and 20 clips of each
+# composite pair
+CARD_TEST = dict(num_streams=8, num_frames=480, clips_per_pair=20)
+STREAM_TESTS = {"8-frame actions": (8, 8), "6- to 20-frame actions": (6, 20)}
+
+
+def reversed_pair_accuracy(metrics: dict) -> float:
+    """Mean accuracy over the classes of the time-reversed pairs."""
+    idx = [CLASSES.index(c) for pair in REVERSED_PAIRS for c in pair]
+    return sum(metrics["per_class"][i] for i in idx) / len(idx)
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine() -> str:
+    return (f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU "
+            f"threads, torch {torch.__version__}")
+
+
+def load_average() -> list:
+    return [round(x, 1) for x in os.getloadavg()]
+
+
+def describe(setup: Setup) -> dict:
+    """The card's first fields: what the model is, how it started, what it learnt from."""
+    model = setup.model
+    return {"name": run_name(setup.recipe), "recipe": setup.recipe.to_dict(),
+            "model_config": model.cfg.to_dict(),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "init": setup.init, "data": dict(setup.data),
+            "classes": list(setup.train_set.classes)}
+
+
+def clip_test(setup: Setup, card: dict) -> dict:
+    """Top-1, reversed pairs, per class and confusion on the StickActions test split."""
+    data = card["data"]
+    test_set = StickActions("test", setup.recipe.num_frames, data["size"], data["seed"])
+    metrics = evaluate(setup.model, test_set)
+    data["test_clips"] = len(test_set)
+    return {"test_top1": round(metrics["top1"], 4),
+            "test_reversed_pairs_top1": round(reversed_pair_accuracy(metrics), 4),
+            "test_per_class": dict(zip(CLASSES, [round(a, 4) for a in metrics["per_class"]])),
+            "test_confusion": metrics["confusion"]}
+
+
+def stream_test(setup: Setup, card: dict, out: Path) -> dict:
+    """Per-frame figures on held-out streams of two kinds, against the frames' own ceiling; a
+    CViT over windows as wide as it was trained on. Reads the model from out (saved first)."""
+    from .online import evaluate_streams  # online imports pretrained and the models
+
+    name, seed = card["name"], card["data"]["seed"]
+    windows = setup.recipe.windows
+    tested = [f"{name}@w{w}" for w in windows["widths"]] if windows else [name]
+    test = {}
+    for kind, action_frames in STREAM_TESTS.items():
+        shown, *rows = evaluate_streams(["shown", *tested], split="test", seed=seed, root=out,
+                                        action_frames=action_frames, **CARD_TEST)
+        test[kind] = {"shown_ceiling": round(shown["accuracy"], 4),
+                      **{row["name"]: {k: round(v, 4) for k, v in row.items()
+                                       if k in ("accuracy", "mAP", "mcAP", "first3", "rest",
+                                                "settled", "worst_pair")} for row in rows}}
+    pairs = CARD_TEST["clips_per_pair"]
+    return {"test": test,
+            "test_streams": f"{CARD_TEST['num_streams']} test-split streams of "
+                            f"{CARD_TEST['num_frames']} frames (seed {seed}); {pairs} clips of "
+                            f"each composite pair (seeds {seed} to {seed + pairs - 1})"}
+
+
+def write_model(setup: Setup, out, timing: dict) -> dict:
+    """Save the trained model and its card into `out` as <name>.pt and <name>.json; test it
+    where its data has a test split (StickActions, StickStreams). timing: training_seconds
+    and, for streams, training_cpu_seconds and the load average before and after."""
+    out = Path(out)
+    setup.model.cpu()
+    card = describe(setup)
+    path = out / card["name"]
+    torch.save(setup.model.state_dict(), path.with_suffix(".pt"))
+    path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")  # loadable by name
+    if setup.recipe.data == "streams":
+        card.update(stream_test(setup, card, out))
+        card.update(training_seconds=timing["training_seconds"],
+                    training_cpu_seconds=timing["training_cpu_seconds"], tuned_on=TUNED_ON,
+                    load_average=timing["load_average"])
+    else:
+        if card["data"]["set"] == "StickActions":
+            card.update(clip_test(setup, card))
+        card["training_seconds"] = timing["training_seconds"]
+    card.update(machine=machine(), commit=commit())
+    path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+    return card

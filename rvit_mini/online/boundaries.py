@@ -1,0 +1,119 @@
+"""At a boundary: the composite pairs, how soon a recogniser switches, what it remembers."""
+
+import math
+import statistics
+
+import numpy as np
+import torch
+
+from ..analysis import change_point, switch_delay, trace
+from ..data import CLASSES, COMPOSITES, composite_clip
+from ..data.streams import motion_onsets
+from ..models import RViT
+from .recognisers import as_recogniser, oracle_resets, predict_stream
+
+
+def composite_clips(clips_per_pair: int = 8, num_frames: int = 16, size: int = 32,
+                    seed: int = 0, pairs=COMPOSITES, anywhere: bool = False) -> dict:
+    """{pair: (videos (N, T, 3, H, W), labels (N, T), boundaries [N])}, clip i of a pair drawn
+    from seed + i. The boundary lies in the clip's middle third (composite_clip), or with
+    `anywhere`, at a frame drawn uniformly from 4 to T - 4."""
+    def lengths(i):
+        if not anywhere:
+            return None
+        if num_frames < 8:
+            raise ValueError(f"a boundary anywhere from frame 4 to T - 4 needs T >= 8 frames, "
+                             f"got {num_frames}")
+        b = int(np.random.default_rng([seed + i, num_frames]).integers(4, num_frames - 3))
+        return [b, num_frames - b]
+
+    out = {}
+    for pair in pairs:
+        clips = [composite_clip(list(pair), num_frames, size, seed + i, lengths=lengths(i))
+                 for i in range(clips_per_pair)]
+        out[pair] = (torch.stack([c[0] for c in clips]), torch.stack([c[1] for c in clips]),
+                     [c[2] for c in clips])
+    return out
+
+
+def switch_delays(recogniser, clips: dict, within: int = 3) -> list[dict]:
+    """Per composite pair: the fraction of clips whose prediction settles on the second action
+    at most `within` frames after the boundary (analysis.switch_delay), the median delay in
+    frames (None where most never settle) and the fraction that never settle. An oracle
+    recogniser has its state reset at each clip's boundary."""
+    rec, rows = as_recogniser(recogniser), []
+    for (first, second), (videos, labels, bounds) in clips.items():
+        pred = predict_stream(rec, videos, oracle_resets(rec, labels)).argmax(-1)
+        delays = [switch_delay(p, b, CLASSES.index(second)) for p, b in zip(pred, bounds)]
+        delays = [float("inf") if d is None else d for d in delays]
+        median = statistics.median(delays)
+        rows.append({"pair": f"{first} > {second}",
+                     "settled": sum(d <= within for d in delays) / len(delays),
+                     "median_delay": None if median == float("inf") else median,
+                     "never": sum(d == float("inf") for d in delays) / len(delays)})
+    return rows
+
+
+def shown_switch_delays(clips: dict, seed: int = 0, within: int = 3) -> list[dict]:
+    """switch_delays' rows for the action each frame shows, in composite_clips(..., seed=seed)'s
+    clips (boundaries in the middle third): the delay of a recogniser that names what it sees
+    at once, the frames until the second action's figure starts to move."""
+    rows = []
+    for (first, second), (videos, _, bounds) in clips.items():
+        delays = [math.ceil(motion_onsets([first, second], videos.shape[1], seed + i)[1]) - b
+                  for i, b in enumerate(bounds)]
+        rows.append({"pair": f"{first} > {second}",
+                     "settled": sum(d <= within for d in delays) / len(delays),
+                     "median_delay": statistics.median(delays), "never": 0.0})
+    return rows
+
+
+@torch.no_grad()
+def memory_of_the_past(model, clips: dict, frames: int = 6, per_clip: bool = False) -> torch.Tensor:
+    """How much of a recurrent model's top-layer state after a composite boundary comes from
+    the frames before it: each clip streamed twice, as it is and with the state reset at the
+    boundary (so both runs see the same frames from there on); the mean over clips of
+    |h_t - h_t(reset)| / |h_t| at t = boundary + k, k = 0 .. frames - 1 -> (frames,), or with
+    per_clip every clip's (clips, frames). Zero for a model without memory."""
+    out = []
+    for videos, _, bounds in clips.values():
+        if max(bounds) + frames > videos.shape[1]:
+            raise ValueError(f"a clip of {videos.shape[1]} frames with its boundary at frame "
+                             f"{max(bounds)} has fewer than {frames} frames after it")
+        for video, b in zip(videos, bounds):
+            whole = trace(model, video[:b + frames])["states"][b:]
+            fresh = trace(model, video[b:b + frames])["states"]
+            out.append((whole - fresh).flatten(1).norm(dim=1) / whole.flatten(1).norm(dim=1))
+    return torch.stack(out) if per_clip else torch.stack(out).mean(0)
+
+
+def switch_table(rows: dict) -> str:
+    """{rival: switch_delays rows} -> markdown: per pair, the share settled within 3 frames
+    and the median delay in frames ("never" where most clips never settle)."""
+    names = list(rows)
+    lines = ["| pair | " + " | ".join(f"{n}: settled <= 3 / median" for n in names) + " |",
+             "|---" + "|--:" * len(names) + "|"]
+    for i, pair in enumerate(r["pair"] for r in rows[names[0]]):
+        cells = [f"{rows[n][i]['settled']:.0%} / "
+                 + ("never" if rows[n][i]["median_delay"] is None
+                    else f"{rows[n][i]['median_delay']:g}") for n in names]
+        lines.append(f"| {pair} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+@torch.no_grad()
+def change_point_errors(clips: dict, models: dict) -> dict:
+    """Mean |found - true| boundary in frames over all clips, the change point found
+    (analysis.change_point) from each of `models` {name: model}: an RViT's top-layer hidden
+    state, a ViT's per-frame features; from the pixels; and the constant guess of the clip's
+    middle frame."""
+    errors = {**{name: [] for name in models}, "pixels": [], "middle frame": []}
+    for videos, _, bounds in clips.values():
+        found = {name: [change_point(trace(m, v)["states"]) for v in videos]
+                 if isinstance(m, RViT) else [change_point(f) for f in m.forward_features(videos)]
+                 for name, m in models.items()}
+        found["pixels"] = [change_point(v) for v in videos]
+        found["middle frame"] = [videos.shape[1] // 2] * len(videos)
+        for source, points in found.items():
+            errors[source] += [abs(f - b) for f, b in zip(points, bounds)]
+    return {source: sum(e) / len(e) for source, e in errors.items()}
