@@ -5,8 +5,8 @@
     logits = model(video)                      # (B, T, C, H, W) -> (B, K)
     fast = rm.accelerate(model, execution="wavefront")   # the same outputs, faster
 
-The submodules rm.analysis, rm.cost, rm.data, rm.exercises, rm.flops, rm.memory, rm.online, rm.train
-and rm.viz load on first use, so that `import rvit_mini` does not import matplotlib, PyAV or tqdm.
+The submodules rm.analysis, rm.cost, rm.data, rm.exercises, rm.flops, rm.memory, rm.online,
+rm.playgrounds, rm.train and rm.viz load on first use, so that `import rvit_mini` does not import matplotlib, PyAV or tqdm.
 """
 
 import importlib
@@ -37,8 +37,8 @@ __all__ = [  # sorted
     "model_config", "vit_state_dict_from_timm",
 ]
 
-SUBMODULES = ("analysis", "cli", "cost", "data", "exercises", "flops", "memory", "online", "train",
-              "viz")
+SUBMODULES = ("analysis", "cli", "cost", "data", "exercises", "flops", "memory", "online",
+              "playgrounds", "train", "viz")
 
 
 def __getattr__(name: str):
