@@ -20,7 +20,6 @@ builds the widgets anyway (the tests do). Each picture's default arguments are i
 import functools
 import inspect
 import io
-import tempfile
 import threading
 
 import numpy as np
@@ -35,8 +34,8 @@ from .memory import GiB, estimate_peak
 from .models import create_model
 from .online import Recurrent, Window, predict_stream
 from .pretrained import load_pretrained
-from .weights import init_from_vit
 from .train import RECIPES, evaluate, model_for_recipe, optimisation, train_step
+from .weights import init_from_vit
 
 DPI = 72
 
@@ -74,9 +73,9 @@ def _defaults(draw) -> dict:
 def playground(name: str, draw, controls: dict, live=None, extras=()):
     """The widget tree: `controls` {argument of draw: function default -> widget}, each made
     with draw's default for its argument, and an Image of draw(**their values), redrawn when
-    one changes. `extras`: function (redraw, values) -> widgets added after the controls (buttons
-    that change what draw reads; values() gives the controls' values). Without a widget frontend (live=None) or with live=False: a
-    Picture of draw()."""
+    one changes. `extras`: function (redraw, values) -> widgets added after the controls
+    (buttons that change what draw reads; values() gives the controls' values). Without a
+    widget frontend (live=None), or with live=False: a Picture of draw()."""
     live = viz.widget_frontend() if live is None else live
     if not live:
         return Picture(name, png(draw()))
@@ -215,7 +214,6 @@ def draw_gate_memory(action: str = "drink", edit: str = "blank", edited_frame: i
                      layer: int = 3) -> Figure:
     model = _model("rvit")
     video = _clip(action)[:model.cfg.num_frames]
-    t_max = len(video)
     edited = edited_clip(video, edited_frame, edit)
     _, probs = layer_states(model, video)
     # each edited run against the clip as shot, run the same way
@@ -578,7 +576,8 @@ def stream(live=None):
     def controls(redraw, values):
         import ipywidgets as widgets
 
-        play = widgets.Play(value=values()["frame"], min=0, max=last, step=1, interval=500, description="play")
+        play = widgets.Play(value=values()["frame"], min=0, max=last, step=1, interval=500,
+                            description="play")
         reset = widgets.Button(description="Reset state")
         clear = widgets.Button(description="Clear resets")
 
