@@ -22,6 +22,7 @@ import inspect
 import io
 import threading
 
+import ipywidgets as widgets
 import numpy as np
 import torch
 from matplotlib.figure import Figure
@@ -70,7 +71,7 @@ def _defaults(draw) -> dict:
             if p.default is not inspect.Parameter.empty}
 
 
-def playground(name: str, draw, controls: dict, live=None, extras=()):
+def playground(name: str, draw, controls: dict, live=None, extras=None):
     """The widget tree: `controls` {argument of draw: function default -> widget}, each made
     with draw's default for its argument, and an Image of draw(**their values), redrawn when
     one changes. `extras`: function (redraw, values) -> widgets added after the controls
@@ -79,20 +80,19 @@ def playground(name: str, draw, controls: dict, live=None, extras=()):
     live = viz.widget_frontend() if live is None else live
     if not live:
         return Picture(name, png(draw()))
-    import ipywidgets as widgets
-
     defaults = _defaults(draw)
     made = {arg: make(defaults[arg]) for arg, make in controls.items()}
     image = widgets.Image(value=png(draw()), format="png")
 
+    def values() -> dict:
+        return {arg: w.value for arg, w in made.items()}
+
     def redraw(change=None):
-        image.value = png(draw(**{arg: w.value for arg, w in made.items()}))
+        image.value = png(draw(**values()))
 
     for w in made.values():
         w.observe(redraw, names="value")
-    row = widgets.HBox([*made.values(),
-                        *(extras(redraw, lambda: {a: w.value for a, w in made.items()})
-                          if extras else ())],
+    row = widgets.HBox([*made.values(), *(extras(redraw, values) if extras else ())],
                        layout=widgets.Layout(flex_flow="row wrap"))
     return widgets.VBox([row, image])
 
@@ -102,18 +102,15 @@ def _wide(description: str) -> dict:
 
 
 def _slider(description, lo, hi, step=1):
-    import ipywidgets as widgets
     return lambda v: widgets.IntSlider(v, lo, hi, step, continuous_update=False,
                                        **_wide(description))
 
 
 def _dropdown(description, options):
-    import ipywidgets as widgets
     return lambda v: widgets.Dropdown(options=options, value=v, **_wide(description))
 
 
 def _checkbox(description):
-    import ipywidgets as widgets
     return lambda v: widgets.Checkbox(value=v, **_wide(description))
 
 
@@ -479,8 +476,6 @@ def training(live=None):
         return draw_training(recipe, steps, runs[-1] if runs else None)
 
     def buttons(redraw, values):
-        import ipywidgets as widgets
-
         train = widgets.Button(description="Train")
         stop = widgets.Button(description="Stop", disabled=True)
         progress = widgets.IntProgress(value=0, min=0, max=1, description="step")
@@ -574,8 +569,6 @@ def stream(live=None):
         return draw_stream(frame, tuple(sorted(resets)))
 
     def controls(redraw, values):
-        import ipywidgets as widgets
-
         play = widgets.Play(value=values()["frame"], min=0, max=last, step=1, interval=500,
                             description="play")
         reset = widgets.Button(description="Reset state")
@@ -596,7 +589,6 @@ def stream(live=None):
     box = playground("stream", draw, {"frame": _slider("frame", 0, last)}, live, controls)
     if isinstance(box, Picture):
         return box
-    import ipywidgets as widgets
     slider, play = box.children[0].children[:2]
     widgets.link((play, "value"), (slider, "value"))
     return box
