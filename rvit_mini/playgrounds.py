@@ -362,7 +362,8 @@ def draw_boundary(pair: str = PAIRS[0], boundary: int = 8) -> Figure:
         ax.plot(pred, "o", color="C1", ms=5, label="predicted")
         ax.axvline(boundary - 0.5, color="0.6", ls="--")
         ax.set_title(f"{name}: switch delay "
-                     + ("never" if delay is None else f"{delay} frames"), fontsize=9)
+                     + ("never" if delay is None else f"{delay} frame{'s' * (delay != 1)}"),
+                     fontsize=9)
         ax.set_xlabel("frame")
         ax.set_xticks(range(0, len(labels), 2))
         shown = sorted(set(shown) | set(pred.tolist()))
@@ -412,6 +413,10 @@ def draw_training(recipe: str = "mini_rvit_s", steps: int = 60, run=None) -> Fig
                                                                 else "")
     viz.plot_history(records, ax, title=title)
     ax.set_xlim(0, max(steps, run.steps if run else 0))
+    if not records:  # the empty axes of the run to come
+        ax.set_ylim(0, 2.5)
+        ax.text(0.5, 0.5, "the loss and validation top-1 appear here as it trains",
+                ha="center", va="center", transform=ax.transAxes, color="0.4")
     return fig
 
 

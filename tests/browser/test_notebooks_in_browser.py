@@ -8,7 +8,8 @@ committed files are never changed. For each notebook the test
 1. opens it as committed and checks what a reader sees before running anything;
 2. runs all cells and checks every output;
 3. moves every slider and checks that its figure changes: the first slider of each frame
-   scrubber and of each playground (rm.playgrounds, whose picture the kernel redraws);
+   scrubber and of each playground (rm.playgrounds, whose picture the kernel redraws), and
+   presses the training playground's Train (its curve must appear) and Stop;
 4. saves it, shuts its kernel down, reopens it with a new kernel and checks it again; the
    scrubbers still scrub, and each playground still shows its last picture (JupyterLab saves
    the widgets' state with the notebook, "Save Widget State Automatically" switched on).
@@ -320,6 +321,30 @@ def move_sliders(page, cells, stem, tag, skip=()) -> list[str]:
     return found
 
 
+def train_and_stop(page, cells, indices, stem) -> list[str]:
+    """In each of these cells that holds a Train button (the training playground): press it,
+    check the picture changes as it trains, screenshot it, and press Stop."""
+    found = []
+    for index in indices:
+        out = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(
+            index).locator(".jp-Cell-outputArea")
+        train = out.locator("button", has_text="Train")
+        if not train.count():
+            continue
+        before = page.evaluate(READ_CELLS)[index]["images"]
+        train.first.click()
+        deadline = time.time() + 60
+        while page.evaluate(READ_CELLS)[index]["images"] == before:
+            if time.time() > deadline:
+                found.append(f"cell {index}: pressing Train changed no image")
+                break
+            time.sleep(0.3)
+        time.sleep(10)  # a few steps' curve
+        out.screenshot(path=SHOTS / f"{stem}-cell{index}-run-training.png")
+        out.locator("button", has_text="Stop").first.click()
+    return found
+
+
 @pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
 def test_notebook_opened_run_and_reopened_in_jupyterlab(lab, page, path, request):
     name, stem = path.name, path.stem
@@ -357,6 +382,7 @@ def test_notebook_opened_run_and_reopened_in_jupyterlab(lab, page, path, request
     found += [f"after Run All, cell {i}: its playground shows no slider"
               for i in sorted(playgrounds) if not cells[i]["sliders"]]
     found += [f"after Run All, {p}" for p in move_sliders(page, cells, stem, "run")]
+    found += [f"after Run All, {p}" for p in train_and_stop(page, cells, playgrounds, stem)]
 
     # 4. saved, kernel shut down, reopened with a new kernel
     saved = lab.api("GET", f"contents/{name}?content=0")["last_modified"]
