@@ -7,8 +7,12 @@ A JupyterLab server (a free local port, a token) serves a temporary copy of note
 committed files are never changed. For each notebook the test
 1. opens it as committed and checks what a reader sees before running anything;
 2. runs all cells and checks every output;
-3. moves every slider and checks that its figure changes;
-4. saves it, shuts its kernel down, reopens it with a new kernel and checks it again.
+3. moves every slider and checks that its figure changes: the first slider of each frame
+   scrubber and of each playground (rm.playgrounds, whose picture the kernel redraws), and
+   presses the training playground's Train (its curve must appear) and Stop;
+4. saves it, shuts its kernel down, reopens it with a new kernel and checks it again; the
+   scrubbers still scrub, and each playground still shows its last picture (JupyterLab saves
+   the widgets' state with the notebook, "Save Widget State Automatically" switched on).
 "What a reader sees" must show no traceback or error, no text on stderr, no widget that cannot
 be displayed, no function or object repr, no progress bar short of 100%, and execution counts
 1..n. Screenshots go to build/browser/ (or RVIT_MINI_SCREENSHOTS), printed at the start.
@@ -136,11 +140,16 @@ class Lab:
         spec.write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f",
                                              "{connection_file}"],
                                     "display_name": "Python 3 (ipykernel)", "language": "python"}))
-        # JupyterLab's defaults, but no news pop-up and every cell kept in the page to be read
-        for plugin, settings in [("apputils-extension/notification",
+        # JupyterLab's defaults, but no news pop-up, every cell kept in the page to be read, and
+        # the widgets' state saved with the notebook (else a reopened playground shows "Error
+        # displaying widget: model not found")
+        for plugin, settings in [("@jupyterlab/apputils-extension/notification",
                                   {"fetchNews": "false", "checkForUpdates": False}),
-                                 ("notebook-extension/tracker", {"windowingMode": "none"})]:
-            path = home / "settings" / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+                                 ("@jupyterlab/notebook-extension/tracker",
+                                  {"windowingMode": "none"}),
+                                 ("@jupyter-widgets/jupyterlab-manager/plugin",
+                                  {"saveState": True})]:
+            path = home / "settings" / f"{plugin}.jupyterlab-settings"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(settings))
         cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
@@ -289,10 +298,11 @@ def read(page, name, source):
     return cells
 
 
-def move_sliders(page, cells, stem, tag) -> list[str]:
-    """Click at 3/4 of every slider and check its cell's images change; screenshots of each."""
+def move_sliders(page, cells, stem, tag, skip=()) -> list[str]:
+    """Click at 3/4 of the first slider of every cell (but those in `skip`) and check its
+    cell's images change; screenshots of each."""
     found = []
-    for cell in (c for c in cells if c["sliders"]):
+    for cell in (c for c in cells if c["sliders"] and c["index"] not in skip):
         node = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(cell["index"])
         out = node.locator(".jp-Cell-outputArea")
         out.screenshot(path=SHOTS / f"{stem}-cell{cell['index']}-{tag}-slider-start.png")
@@ -308,6 +318,30 @@ def move_sliders(page, cells, stem, tag) -> list[str]:
         out.screenshot(path=SHOTS / f"{stem}-cell{cell['index']}-{tag}-slider-moved.png")
         if not now:
             found.append(f"cell {cell['index']}: the slider shows no image ({tag})")
+    return found
+
+
+def train_and_stop(page, cells, indices, stem) -> list[str]:
+    """In each of these cells that holds a Train button (the training playground): press it,
+    check the picture changes as it trains, screenshot it, and press Stop."""
+    found = []
+    for index in indices:
+        out = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(
+            index).locator(".jp-Cell-outputArea")
+        train = out.locator("button", has_text="Train")
+        if not train.count():
+            continue
+        before = page.evaluate(READ_CELLS)[index]["images"]
+        train.first.click()
+        deadline = time.time() + 60
+        while page.evaluate(READ_CELLS)[index]["images"] == before:
+            if time.time() > deadline:
+                found.append(f"cell {index}: pressing Train changed no image")
+                break
+            time.sleep(0.3)
+        time.sleep(10)  # a few steps' curve
+        out.screenshot(path=SHOTS / f"{stem}-cell{index}-run-training.png")
+        out.locator("button", has_text="Stop").first.click()
     return found
 
 
@@ -344,7 +378,11 @@ def test_notebook_opened_run_and_reopened_in_jupyterlab(lab, page, path, request
     scrubbers = [c for c in cells if c["sliders"]]  # 3. sliders
     if any("frame_scrubber(" in s for s in source) and not scrubbers:
         found.append("after Run All, frame_scrubber is called but no slider is shown")
+    playgrounds = {i for i, s in enumerate(source) if "rm.playgrounds." in s}
+    found += [f"after Run All, cell {i}: its playground shows no slider"
+              for i in sorted(playgrounds) if not cells[i]["sliders"]]
     found += [f"after Run All, {p}" for p in move_sliders(page, cells, stem, "run")]
+    found += [f"after Run All, {p}" for p in train_and_stop(page, cells, playgrounds, stem)]
 
     # 4. saved, kernel shut down, reopened with a new kernel
     saved = lab.api("GET", f"contents/{name}?content=0")["last_modified"]
@@ -363,7 +401,8 @@ def test_notebook_opened_run_and_reopened_in_jupyterlab(lab, page, path, request
     for old in scrubbers:
         if not cells[old["index"]]["images"]:
             found.append(f"reopened, cell {old['index']}: the slider's figure is gone")
-    found += [f"reopened, {p}" for p in move_sliders(page, cells, stem, "reopened")]
+    # a reopened playground is not connected to the new kernel until its cell runs again
+    found += [f"reopened, {p}" for p in move_sliders(page, cells, stem, "reopened", playgrounds)]
     lab.shut_down(name)
 
     assert not found, f"{name} in JupyterLab ({SHOTS}):\n" + "\n".join(found)
