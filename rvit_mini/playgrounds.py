@@ -32,11 +32,12 @@ from .accelerate import accelerate
 from .analysis import switch_delay, trace
 from .data import CLASSES, COMPOSITES, StickActions, StickStreams, composite_clip
 from .memory import GiB, estimate_peak
-from .models import create_model
 from .online import Recurrent, Window, predict_stream
 from .pretrained import load_pretrained
-from .train import RECIPES, evaluate, model_for_recipe, optimisation, train_step
-from .weights import init_from_vit
+from .recipes import RECIPES
+from .registry import create_model
+from .train import evaluate, optimisation, train_step
+from .weights import start_from
 
 DPI = 72
 
@@ -449,9 +450,11 @@ class TrainingRun:
     def _train(self):
         torch.manual_seed(self.seed)
         recipe = self.recipe
-        model = model_for_recipe(recipe, num_classes=len(CLASSES))
-        if recipe.init == "vit":  # Sec. 3.2, from the shipped image ViT
-            init_from_vit(model, _model("vit"))
+        clip_length = {"num_frames": recipe.num_frames} if recipe.model.startswith("cvit") else {}
+        model = create_model(recipe.model, scale=recipe.scale, num_classes=len(CLASSES),
+                             **clip_length)
+        if recipe.init != "scratch":  # e.g. Sec. 3.2, from the shipped image ViT
+            start_from(model, _model(recipe.init))
         train, val = _training_data(recipe.num_frames)
         # the recipe's schedule (warm-up, LR steps) squeezed into the steps asked for
         optimizer, scheduler, scaler = optimisation(

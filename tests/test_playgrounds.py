@@ -156,7 +156,7 @@ def test_memory_line_is_the_estimator_at_every_length(name, train, frame_checkpo
     """Two short clips give estimate_peak's figure at any longer one (the peak is affine in T)."""
     from rvit_mini.accelerate import accelerate
     from rvit_mini.memory import GiB, estimate_peak
-    from rvit_mini.models import create_model
+    from rvit_mini.registry import create_model
 
     extra = {"num_frames": pg.LONGEST} if name == "cvit" else {}
     with torch.device("meta"):
