@@ -32,7 +32,11 @@ matrix: $(STAMP)
 # JupyterLab refuses to run as root (containers, CI) without --allow-root
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# JupyterLab saves the playgrounds' widget state with the notebook (jupyterlab-overrides.json), so a
+# saved notebook reopens with its last picture rather than "model not found"
 lab: $(STAMP)
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp jupyterlab-overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	$(BIN)/jupyter lab $(ALLOW_ROOT) notebooks/
 
 test: test-unit test-notebooks
