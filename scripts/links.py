@@ -76,7 +76,6 @@ RUN_TIMES = {"01_video_to_tokens": 10, "02_attention_gate_from_scratch": 15,
              "07_recurrence_and_its_cost": 35}
 
 SETUP = '''# Colab: fetch and install rvit-mini; anywhere else this cell does nothing.
-# (Written by scripts/links.py from pyproject.toml; edit it there.)
 import importlib.util, os, subprocess, sys
 REPOSITORY = {repository!r}
 if "google.colab" in sys.modules and importlib.util.find_spec("rvit_mini") is None:
