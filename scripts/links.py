@@ -70,10 +70,10 @@ TABLE = {
                                   "calls and FLOPs per call on a GPU, and what they do not show; "
                                   "exercises with worked solutions",
 }
-RUN_TIMES = {"01_video_to_tokens": 10, "02_attention_gate_from_scratch": 15,
-             "03_memory_rvit_vs_cvit": 70, "04_hidden_state_at_a_boundary": 70,
-             "05_training_the_variants": 60, "06_streaming_and_variable_length": 95,
-             "07_recurrence_and_its_cost": 35}
+RUN_TIMES = {"01_video_to_tokens": 15, "02_attention_gate_from_scratch": 15,
+             "03_memory_rvit_vs_cvit": 70, "04_hidden_state_at_a_boundary": 60,
+             "05_training_the_variants": 60, "06_streaming_and_variable_length": 75,
+             "07_recurrence_and_its_cost": 25}
 
 SETUP = '''# Colab: fetch and install rvit-mini; anywhere else this cell does nothing.
 import importlib.util, os, subprocess, sys
