@@ -197,6 +197,7 @@ def cmd_evaluate_stream(args) -> None:
     StickStreams, and at the composite pairs; prints a markdown table."""
     from . import online
 
+    json_path = args.json and check_new_file(args.json, args.overwrite, "--json")
     rows = online.evaluate_streams(args.names, args.streams, args.frames, args.seed, args.split,
                                    action_frames=tuple(args.action_frames),
                                    clips_per_pair=args.pairs)
@@ -205,10 +206,9 @@ def cmd_evaluate_stream(args) -> None:
           f"{lo if lo == hi else f'{lo} to {hi}'} frames (seed {args.seed})"
           + (f"; {args.pairs} clips of each composite pair" if args.pairs else "") + "\n")
     print(online.markdown(rows))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"args": {k: v for k, v in vars(args).items()
-                                                         if k != "func"}, "rows": rows},
-                                              indent=1) + "\n")
+    if json_path:
+        json_path.write_text(json.dumps({"args": {k: v for k, v in vars(args).items()
+                                                   if k != "func"}, "rows": rows}, indent=1) + "\n")
 
 
 def cmd_stream(args) -> None:
@@ -385,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", type=count, default=20,
                    help="clips of each composite pair for the switch columns (0: none)")
     p.add_argument("--json", help="also write the rows to this file")
+    p.add_argument("--overwrite", action="store_true", help="replace the file --json names")
     p.set_defaults(func=cmd_evaluate_stream)
 
     p = sub.add_parser("checkpoints", help=cmd_checkpoints.__doc__)

@@ -170,6 +170,8 @@ def test_nothing_the_cli_writes_replaces_a_file_without_overwrite(folder, tmp_pa
     err = error_line(["check-data", "--data", "folder", "--root", str(folder), "--out",
                       str(kept)], capsys)
     assert "give another --out, or replace it with --overwrite" in err
+    err = error_line(["evaluate-stream", "majority", "--json", str(kept)], capsys)
+    assert f"{kept} exists; give another --json, or replace it with --overwrite" in err
     assert kept.read_text() == "mine"
     main(["check-data", "--data", "folder", "--root", str(folder), "--split", "train", "--out",
           str(kept), "--overwrite"])
