@@ -1,0 +1,33 @@
+"""The figures the README quotes are the committed ones: the shipped models' cards and the
+memory benchmark's results file."""
+
+import json
+import re
+from pathlib import Path
+
+import rvit_mini as rm
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_the_model_table_quotes_the_shipped_cards():
+    for name in ("vit", "rvit_s", "rvit", "rvit_scratch", "cvit"):
+        card = rm.pretrained.model_card(name)
+        row = re.search(rf"^\| `{name}` [^|]*\| ([\d,]+) \| ([\d.]+) % \| ([\d.]+) % \|$", README, re.M)
+        assert row, f"no README row for {name}"
+        assert row.group(1) == f"{card['parameters']:,}"
+        assert row.group(2) == f"{100 * card['test_top1']:.1f}"
+        assert row.group(3) == f"{100 * card['test_reversed_pairs_top1']:.1f}"
+
+
+def test_the_memory_table_quotes_the_benchmark_results():
+    results = json.loads((ROOT / "benchmarks" / "results" / "memory.json").read_text())
+    for part, prefix in (("inference", "inference, batch 8: "), ("training", "training, batch 2: ")):
+        for label, runs in results[part].items():
+            row = re.search(rf"^\| {re.escape(prefix + label)} \| (.*) \|$", README, re.M)
+            assert row, f"no README row for {prefix}{label}"
+            assert row.group(1).split(" | ") == [f"{x:.2f}" for x in runs["estimated"]]
+    summary = results["summary"]
+    assert f"CViT needs {summary['cvit_over_rvit_streaming_T128']:.2f}x the memory" in README
+    assert f"{summary['rvit_ckpt_over_cvit_train_T32']:.3f}x CViT's peak" in README
