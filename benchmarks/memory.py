@@ -99,7 +99,7 @@ def main() -> None:
                "training": peaks(TRAINING, lengths, 2, True, measure)}
     plain, ckpt = step_seconds(False), step_seconds(True)
     results["frame_checkpoint_step_time"] = {
-        "what": "mini RViT (3 layers), batch 8, 32 frames, one training step, on the CPU named in machine",
+        "what": "mini RViT (3 layers), batch 8, 32 frames, one training step",
         "plain_s": round(plain, 4), "checkpointed_s": round(ckpt, 4), "ratio": round(ckpt / plain, 3)}
     inf, tr = results["inference"], results["training"]
     i32 = lengths.index(32)
