@@ -43,14 +43,17 @@ def gate(cfg: ModelConfig, tokens: int) -> int:
     return block(cfg, tokens) + linear(tokens, cfg.dim, 3 * cfg.dim)
 
 
+def patches_per_frame(cfg: ModelConfig) -> int:
+    return (cfg.img_size // cfg.patch_size) ** 2
+
+
 def tokens_per_frame(cfg: ModelConfig) -> int:
-    return (cfg.img_size // cfg.patch_size) ** 2 + (cfg.pool == "cls")
+    return patches_per_frame(cfg) + (cfg.pool == "cls")
 
 
 def frame_embedding(cfg: ModelConfig) -> int:
     """The patch embedding of one frame: a p x p convolution with stride p."""
-    patches = (cfg.img_size // cfg.patch_size) ** 2
-    return linear(patches, cfg.in_chans * cfg.patch_size ** 2, cfg.dim)
+    return linear(patches_per_frame(cfg), cfg.in_chans * cfg.patch_size ** 2, cfg.dim)
 
 
 def features(cfg: ModelConfig, frames: int) -> int:
