@@ -82,6 +82,7 @@ def row(name: str) -> dict:
     log.unlink(missing_ok=True)
     start = time.time()
     run(["git", "clone", "-q", str(ROOT), str(work)], log, ROOT)
+    commit = run(["git", "rev-parse", "--short", "HEAD"], log, work).strip()
     run([find_python(python), "-m", "venv", ".venv"], log, work)
     pip = [str(work / ".venv" / "bin" / "python"), "-m", "pip", "install", "-q"]
     py = str(work / ".venv" / "bin" / "python")
@@ -106,7 +107,8 @@ def row(name: str) -> dict:
             results[label] = pytest_counts(err.output)
     ok = not changed and all("failed" not in r and "error" not in r and "no result" not in r
                              for r in results.values())
-    return {"row": name, "python": versions[0], "torch": versions[1], "ipywidgets": versions[2],
+    return {"row": name, "commit": commit, "python": versions[0], "torch": versions[1],
+            "ipywidgets": versions[2],
             "unit": results["unit"], "nbval": results["nbval"], "ok": ok,
             "changed": changed, "minutes": (time.time() - start) / 60}
 
@@ -119,8 +121,6 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown rows {unknown}; choose from {list(ROWS)}")
     OUT.mkdir(parents=True, exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
     today = datetime.date.today().isoformat()
     lines = ["| row | date | commit | Python | torch | ipywidgets | unit tests | nbval cells "
              "| minutes |", "| --- | --- | --- | --- | --- | --- | --- | --- | --: |"]
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
                              f"see {OUT / name}.log") from None
         failed |= not r["ok"]
         note = f" (pip replaced {', '.join(r['changed'])})" if r["changed"] else ""
-        lines.append(f"| {name} | {today} | {commit} | {r['python']} | {r['torch']} | "
+        lines.append(f"| {name} | {today} | {r['commit']} | {r['python']} | {r['torch']} | "
                      f"{r['ipywidgets']}{note} | {r['unit']} | {r['nbval']} | {r['minutes']:.0f} |")
         print(lines[-1], flush=True)
     (OUT / "summary.md").write_text("\n".join(lines) + "\n")
