@@ -25,7 +25,7 @@ import torch
 from . import data, train
 from .accelerate import accelerate
 from .cards import load_average, reversed_pair_accuracy, write_model
-from .checks import check_count
+from .checks import check_batch_fits, check_count
 from .flops import flops_per_frame
 from .pretrained import CHECKPOINTS, list_pretrained, load_pretrained
 from .progress import tqdm
@@ -51,6 +51,7 @@ def cmd_info(args) -> None:
 def cmd_make_data(args) -> None:
     """Export a StickActions split to mp4 files: OUT/<split>/<class>/<i>.mp4 and OUT/<split>.csv."""
     ds = data.StickActions(args.split, args.frames, args.size, args.seed, num_clips=args.clips)
+    check_batch_fits(ds, 1)  # one clip at a time
     out = Path(args.out)
     clear_export(out, args.split, args.overwrite)
     rows = []

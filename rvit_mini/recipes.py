@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
+from .checks import check_batch_fits
 from .data import VAL_SPLITS, StickActions, StickStreams, check_labelled, load
 from .data.streams import StreamWindows
 from .models import VideoTransformer
@@ -236,6 +237,7 @@ def prepare_run(recipe: Recipe, *, data: str = "stick_actions", root=None, exclu
         val_split = VAL_SPLITS[data] if val_split is None else val_split
         val_set = (clip_data(val_split, recipe.num_frames, size, data, root, data_seed, exclude)
                    if val_split else None)
+    check_batch_fits(train_set, recipe.batch_size)  # before the model of that frame size
     options = {"tbptt": recipe.tbptt, **model_options}
     if recipe.model.startswith("cvit"):
         options["num_frames"] = recipe.num_frames

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from .checks import check_count
+from .checks import check_batch_fits, check_count
 from .classes import align_logits, class_index
 from .data import collate
 from .models import VideoTransformer
@@ -62,6 +62,7 @@ def per_frame(target: torch.Tensor) -> bool:
 def predict(model, dataset, batch_size=32, device="cpu", workers=0):
     """Logits (N, K) and targets for a whole data set; with per-frame targets, one row per frame
     (per-frame logits head(f_t), N = clips x frames)."""
+    check_batch_fits(dataset, batch_size)
     model.eval()
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate)
     logits, targets = [], []
@@ -215,6 +216,7 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
     rank, world_size = init_distributed()
     check_fit_options(recipe, world_size, amp, max_steps=max_steps, save_every=save_every,
                       log_every=log_every)
+    check_batch_fits(train_set, recipe.batch_size // world_size)
     trained, model = model, getattr(model, "_orig_mod", model)
     torch.manual_seed(seed)
     model.to(device)

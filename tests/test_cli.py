@@ -259,3 +259,26 @@ def test_stream_refuses_a_model_that_cannot_stream(folder, capsys):
     video = next((folder / "train" / "wave").iterdir())
     err = error_line(["stream", str(video), "--model", "cvit"], capsys)
     assert "cvit is a CViT, which attends over the whole clip at once and cannot stream" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--recipe", "mini_vit", "--size", "100000", "--max-steps", "1"],
+    ["make-data", "--size", "100000", "--clips", "2"],
+    ["evaluate", "vit", "--frames", "100000"],
+])
+def test_a_clip_too_large_for_memory_is_refused_before_anything_is_made(argv, tmp_path, capsys):
+    if "evaluate" not in argv:
+        argv = [*argv, "--out", str(tmp_path / "out")]
+    err = error_line(argv, capsys)
+    assert "more than this machine's" in err and "give a smaller frame size" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_batch_that_fits_is_not_refused(monkeypatch):
+    from rvit_mini import checks
+
+    clips = rm.data.StickActions("test", num_frames=16, size=32, num_clips=4)
+    checks.check_batch_fits(clips, 32)  # 4 clips of 16 x 3 x 32 x 32 floats: 0.8 MB
+    monkeypatch.setattr(checks, "physical_memory", lambda: 4 * 16 * 3 * 32 * 32 * 4 - 1)
+    with pytest.raises(ValueError, match="a batch of 4 clips of 16 frames at 32x32 pixels"):
+        checks.check_batch_fits(clips, 32)
