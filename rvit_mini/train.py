@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 
 from .checks import check_batch_fits, check_count
 from .classes import align_logits, class_index
-from .data import collate
+from .data import check_labelled, collate
 from .models import VideoTransformer
 from .online.metrics import class_ap
 from .progress import tqdm
@@ -216,6 +216,9 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
     rank, world_size = init_distributed()
     check_fit_options(recipe, world_size, amp, max_steps=max_steps, save_every=save_every,
                       log_every=log_every)
+    check_labelled(train_set, "the training set")
+    if val_set is not None:
+        check_labelled(val_set, "the validation set")
     check_batch_fits(train_set, recipe.batch_size // world_size)
     trained, model = model, getattr(model, "_orig_mod", model)
     torch.manual_seed(seed)

@@ -3,12 +3,14 @@ both Kinetics layouts, absent and undecodable videos, exclude lists, check-data.
 
 import json
 import warnings
+from dataclasses import replace
 
 import pytest
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
+import rvit_mini as rm
 from rvit_mini import data, run, train
 from rvit_mini.cli import main
 from rvit_mini.data import CLASSES, render_clip, write_video
@@ -305,3 +307,13 @@ def test_an_unlabelled_split_is_refused_for_training_and_evaluation(tmp_path, co
         "error: jester split 'test' has no labels for 1 of its 1 clips (target -1): it is for "
         "inference only (rvit_mini.train.predict); train and evaluate on a labelled split\n")
     assert len(data.jester(tmp_path, "test")) == 1  # predict-style use still loads it
+
+
+def test_fit_refuses_an_unlabelled_split_before_its_first_step(tmp_path):
+    jester_tree(tmp_path)
+    clips = data.jester(tmp_path, "test", num_frames=4, size=32)
+    recipe = replace(train.RECIPES["mini_vit"], batch_size=1, epochs=1)
+    model = rm.create_model("vit", scale="mini", num_classes=len(clips.classes))
+    with pytest.raises(ValueError, match=r"the training set has no labels for 1 of its 1 clips"):
+        train.fit(model, clips, None, recipe, tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
