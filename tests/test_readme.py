@@ -1,5 +1,5 @@
 """The figures the README quotes are the committed ones: the shipped models' cards and the
-memory benchmark's results file."""
+memory and online benchmarks' results files."""
 
 import json
 import re
@@ -31,3 +31,25 @@ def test_the_memory_table_quotes_the_benchmark_results():
     summary = results["summary"]
     assert f"CViT needs {summary['cvit_over_rvit_streaming_T128']:.2f}x the memory" in README
     assert f"{summary['rvit_ckpt_over_cvit_train_T32']:.3f}x CViT's peak" in README
+
+
+def test_the_online_table_quotes_the_benchmark_results():
+    results = json.loads((ROOT / "benchmarks" / "results" / "online.json").read_text())
+    head = "| recogniser | per-frame accuracy (sd over the 8 streams) |"
+    lines = README[README.index(head):].splitlines()[2:]
+    rows = [line.strip("| ").split(" | ") for line in lines[:lines.index("")]]
+    rivals = results["rivals"]["8-frame actions"]
+    assert len(rows) == len(rivals)
+
+    def pct(x, digits=1):
+        return "100 %" if x == 1 else f"{100 * x:.{digits}f} %"
+
+    for cells, rival in zip(rows, rivals):
+        cells = [cell.replace("*", "") for cell in cells]
+        assert cells[1] == f"{pct(rival['accuracy'])} ({100 * rival['accuracy_sd']:.1f})", cells
+        assert cells[2:4] == [pct(rival["first3"]), pct(rival["rest"])], cells
+        if "settled" in rival:
+            assert cells[4] == f"{pct(rival['settled'], 0)} / {pct(rival['worst_pair'], 0)}"
+            assert cells[5] == (f"{rival['mflops']:.1f}" if rival["mflops"] else "0"), cells
+            kept = rival["state_bytes"] and f"{rival['state_bytes'] / 1024:.0f} KiB"
+            assert cells[6] == (kept or "-"), cells
