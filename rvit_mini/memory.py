@@ -11,6 +11,7 @@ GPU and on a CPU.
 """
 
 import weakref
+from types import SimpleNamespace
 from unittest import mock
 
 import torch
@@ -102,7 +103,11 @@ def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
     grad = train and not streaming
     if streaming:  # every step after the second allocates and frees the same: the peak is known
         input_shape = (input_shape[0], min(input_shape[1], 3), *input_shape[2:])
+    # torch.utils.checkpoint (frame checkpointing) asks torch.<device> for the RNG it forks; on
+    # torch 2.5 fork_rng refuses the meta device even when told not to fork (newer releases skip
+    # it), so the meta run lends it a module with nothing in it: it draws no random numbers
     with mock.patch.object(F, "scaled_dot_product_attention", _fused_attention), \
+            mock.patch.object(torch, "meta", SimpleNamespace(), create=True), \
             torch.set_grad_enabled(grad), MemoryTracker() as tracker:
         _run(meta, input_shape, grad, dtype, streaming, "meta")
     return params + tracker.peak
