@@ -187,7 +187,12 @@ def _open_decord(path: Path):
         raise ValueError(f"{path} has no frames")
     # decord2 3.4 returns frames of some widths (16, 32, 48, 96 px...) with their row padding
     # as extra channels (dmlc/decord#336): such a file is read with PyAV instead
-    return reader if reader[0].shape[-1] == 3 else None
+    try:
+        channels = reader[0].shape[-1]
+        reader.seek(0)
+    except Exception as err:  # a file cut short can fail at its first frame already
+        raise _decode_error(path, err) from err
+    return reader if channels == 3 else None
 
 
 def _read_decord(path: Path, num_frames, sampling, stride) -> np.ndarray:
