@@ -1,7 +1,9 @@
 """The package as a user installs it: what `import rvit_mini` loads, the shipped models inside
-the wheel, `info`, FLOPs, and a weights file that is not plain weights."""
+the wheel, `info`, FLOPs, a weights file that is not plain weights, and the requirements: the
+lock and Binder's environment in step with pyproject.toml."""
 
 import pickle
+import re
 import subprocess
 import sys
 import zipfile
@@ -88,3 +90,43 @@ def test_info_lists_every_model_at_both_scales(capsys):
     assert len(lines) == 1 + 2 * len(rm.list_models())
     rvit_xl = next(line.split() for line in lines if line.split()[:2] == ["rvit_xl", "paper"])
     assert rvit_xl[2:4] == ["12", "107,358,352"]  # the published 107.7M within 0.4 %
+
+
+def pyproject() -> dict:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def declared_requirements():
+    """pyproject.toml's requirements, with every extra's."""
+    from packaging.requirements import Requirement
+
+    project = pyproject()
+    lines = project["dependencies"] + sum(project["optional-dependencies"].values(), [])
+    return [Requirement(line) for line in lines]
+
+
+def test_the_lock_pins_every_requirement_at_a_version_it_allows():
+    from packaging.utils import canonicalize_name
+
+    pinned = {}  # name -> the versions the lock pins (one per Python or platform marker)
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if "==" in line and not line.startswith((" ", "#")):
+            name, version = line.split(";")[0].strip().split("==")
+            pinned.setdefault(canonicalize_name(name), []).append(version)
+    for requirement in declared_requirements():
+        versions = pinned.get(canonicalize_name(requirement.name))
+        assert versions, f"{requirement.name} is not in requirements.lock: run `make lock`"
+        assert all(v in requirement.specifier for v in versions), (requirement, versions)
+
+
+def test_binders_environment_asks_for_what_pyproject_does():
+    from packaging.specifiers import SpecifierSet
+
+    environment = (ROOT / "environment.yml").read_text()
+    python = re.search(r"^\s*- python=([\d.]+)$", environment, re.M).group(1)
+    assert python in SpecifierSet(pyproject()["requires-python"])
+    torch_floor = re.search(r"^\s*- pytorch-cpu(>=[\d.]+)$", environment, re.M).group(1)
+    (torch_req,) = [r for r in declared_requirements() if r.name == "torch"]
+    assert str(torch_req.specifier) == torch_floor
+    assert re.search(r"^\s*- -e \.$", environment, re.M)  # the rest comes from pyproject.toml
