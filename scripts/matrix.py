@@ -69,10 +69,14 @@ def run(cmd, log, cwd, env=None) -> str:
 
 
 def pytest_counts(output: str) -> str:
-    """pytest's closing line, e.g. '272 passed, 4 skipped' (or what went wrong)."""
+    """pytest's closing line without its time, warnings and deselected tests, e.g. '272 passed,
+    4 skipped' (or what went wrong)."""
     lines = [line.strip("= ") for line in output.splitlines()
              if re.search(r"\d+ (passed|failed|error)", line)]
-    return re.sub(r" in [\d.]+s.*", "", lines[-1]) if lines else "no result"
+    if not lines:
+        return "no result"
+    counts = re.sub(r" in [\d.]+s.*", "", lines[-1]).split(", ")
+    return ", ".join(c for c in counts if not re.search(r"warnings?$|deselected$", c))
 
 
 def row(name: str) -> dict:
