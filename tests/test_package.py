@@ -93,7 +93,7 @@ def test_info_lists_every_model_at_both_scales(capsys):
 
 
 def pyproject() -> dict:
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    tomllib = pytest.importorskip("tomllib", reason="reads pyproject.toml: Python 3.11 or newer")
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
