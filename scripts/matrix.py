@@ -136,7 +136,8 @@ def main(argv=None) -> int:
             raise SystemExit(f"{name}: `{' '.join(map(str, err.cmd))}` failed; "
                              f"see {OUT / name}.log") from None
         failed |= not r["ok"]
-        note = f" (pip replaced {', '.join(r['changed'])})" if r["changed"] else ""
+        note = (f" (pip replaced {', '.join(r['changed'])})" if r["changed"] else
+                " (kept)" if ROWS[name][3] else "")
         lines.append(f"| {name} | {today} | {r['commit']} | {r['python']} | {r['torch']} | "
                      f"{r['ipywidgets']}{note} | {r['unit']} | {r['nbval']} | {r['minutes']:.0f} |")
         print(lines[-1], flush=True)
