@@ -1,22 +1,12 @@
 """Helpers for the benchmarks: where they ran, and writing results."""
 
 import json
-import platform
 from pathlib import Path
 
-import torch
-
+from rvit_mini.cards import machine
 from rvit_mini.cost import frames_per_second
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def machine() -> str:
-    """The machine in words: the GPU if one is used, else the CPU and its thread count."""
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name()} (CUDA {torch.version.cuda}), torch {torch.__version__}"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU {cpu}, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
 def save(name: str, payload: dict) -> Path:

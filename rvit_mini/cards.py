@@ -42,9 +42,16 @@ def commit() -> str:
         return "unknown"
 
 
-def machine() -> str:
-    return (f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} CPU "
-            f"threads, torch {torch.__version__}")
+def machine(device=None) -> str:
+    """The machine in words: the GPU a run used (device None: the GPU if there is one), else
+    the CPU and its thread count."""
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if torch.device(device).type == "cuda":
+        return (f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda}), "
+                f"torch {torch.__version__}")
+    cpu = platform.processor() or platform.machine()
+    return f"CPU {cpu}, {torch.get_num_threads()} threads, torch {torch.__version__}"
 
 
 def load_average() -> list:
@@ -96,10 +103,11 @@ def stream_test(setup: Setup, card: dict, out: Path) -> dict:
                             f"each composite pair (seeds {seed} to {seed + pairs - 1})"}
 
 
-def write_model(setup: Setup, out, timing: dict) -> dict:
+def write_model(setup: Setup, out, timing: dict, device="cpu") -> dict:
     """Save the trained model and its card into `out` as <name>.pt and <name>.json; test it
     where its data has a test split (StickActions, StickStreams). timing: training_seconds
-    and, for streams, training_cpu_seconds and the load average before and after."""
+    and, for streams, training_cpu_seconds and the load average before and after; device: the
+    one it was trained on, which the card names."""
     out = Path(out)
     setup.model.cpu()
     card = describe(setup)
@@ -115,6 +123,6 @@ def write_model(setup: Setup, out, timing: dict) -> dict:
         if card["data"]["set"] == "StickActions":
             card.update(clip_test(setup, card))
         card["training_seconds"] = timing["training_seconds"]
-    card.update(machine=machine(), commit=commit())
+    card.update(machine=machine(device), commit=commit())
     path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
     return card

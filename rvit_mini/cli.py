@@ -153,7 +153,7 @@ def cmd_train(args) -> None:
         out = Path(args.out)
         ax = plot_history(read_log(out / "log.jsonl"), title=recipe.name)
         ax.figure.savefig(out / "history.png", dpi=120, bbox_inches="tight")
-        card = write_model(setup, out, timing)
+        card = write_model(setup, out, timing, args.device)
         print(f"wrote {out / 'last.pt'}, log.jsonl, history.png and the trained model, "
               f"{out / card['name']}.pt with its card {card['name']}.json")
 

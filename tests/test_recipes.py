@@ -105,3 +105,12 @@ def test_the_readme_way_to_add_a_variant_trains_it_for_a_step(tmp_path, monkeypa
     model = rm.load_pretrained("mini_rvit_mean", tmp_path)
     assert (model.cfg.pool, model.cfg.depth) == ("mean", 2)
     assert load_checkpoint(tmp_path / "last.pt")["train_state"]["step"] == 1
+
+
+def test_a_card_names_the_gpu_a_run_used_and_the_cpu_otherwise(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: "NVIDIA H200")
+    assert cards.machine("cuda").startswith("NVIDIA H200 (CUDA ")
+    assert cards.machine("cuda:0").startswith("NVIDIA H200 (CUDA ")
+    cpu = cards.machine("cpu")
+    assert cpu.startswith("CPU ")
+    assert cpu.endswith(f", {torch.get_num_threads()} threads, torch {torch.__version__}")
