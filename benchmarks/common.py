@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from rvit_mini.cards import machine
-from rvit_mini.cost import frames_per_second
+from rvit_mini.execution.timing import frames_per_second
+from rvit_mini.training.cards import machine
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -24,6 +24,6 @@ def seconds(fn, repeats: int, sync=lambda: None) -> float:
 
 def seconds_each(fns: dict, repeats: int, sync=lambda: None) -> dict:
     """{label: median wall time of fn()}, after one warm-up call each, timed in turn round after
-    round (rm.cost.frames_per_second: a slow spell of a shared machine hits all alike)."""
+    round (rm.execution.timing.frames_per_second: a slow spell of a shared machine hits all alike)."""
     fps = frames_per_second({label: (fn, 1) for label, fn in fns.items()}, repeats, sync)
     return {label: 1 / f for label, f in fps.items()}

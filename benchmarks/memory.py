@@ -19,7 +19,7 @@ import torch.nn.functional as F  # noqa: E402
 from common import RESULTS, machine, save, seconds  # noqa: E402
 
 import rvit_mini as rm  # noqa: E402
-from rvit_mini.memory import GiB, estimate_peak, measure_peak  # noqa: E402
+from rvit_mini.execution.memory import GiB, estimate_peak, measure_peak  # noqa: E402
 
 SHAPE = (3, 224, 224)
 # label -> (model, rm.accelerate options, estimate_peak options)

@@ -26,10 +26,10 @@ import torch
 from common import save
 
 from rvit_mini import online
-from rvit_mini.cards import commit
-from rvit_mini.cli import STREAM_RIVALS
+from rvit_mini.cli.evaluate import STREAM_RIVALS
 from rvit_mini.data import StickStreams
-from rvit_mini.pretrained import load_pretrained
+from rvit_mini.training.cards import commit
+from rvit_mini.training.loading import load_pretrained
 
 SWITCH_RIVALS = ["majority", "vit", "vit_online", "rvit", "cvit_online@w8", "cvit_online@w16",
                  "cvit_online@w32", "rvit_online"]

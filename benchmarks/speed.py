@@ -20,7 +20,7 @@ import torch  # noqa: E402
 from common import RESULTS, machine, save, seconds_each  # noqa: E402
 
 import rvit_mini as rm  # noqa: E402
-from rvit_mini.cost import clip_run  # noqa: E402
+from rvit_mini.execution.timing import clip_run  # noqa: E402
 
 # label -> (model, rm.accelerate options, modes); CUDA graphs replay the step in inference only
 VIDEO_MODELS = {

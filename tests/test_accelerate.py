@@ -1,5 +1,5 @@
-"""rm.accelerate computes what the plain model computes (outputs and gradients), shares its
-weights, and copies and pickles like a module: the wavefront, compile, CUDA graphs and frame
+"""rm.accelerate's strategies compute what the plain loop computes (outputs and gradients), and a
+model copies and pickles with its strategy: the wavefront, compile, CUDA graphs and frame
 checkpointing, each against the plain sequential loop."""
 
 import copy
@@ -10,8 +10,7 @@ import torch
 from torch._dynamo.utils import counters
 
 import rvit_mini as rm
-from rvit_mini.accelerate import AcceleratedRViT
-from rvit_mini.wavefront import layerwise_copy
+from rvit_mini.execution.wavefront import layerwise_copy
 
 
 def twin(model, **options):
@@ -78,39 +77,28 @@ def test_accelerate_refuses_what_does_not_apply():
         rm.accelerate(rvit, execution="diagonal")
     with pytest.raises(ValueError, match=r"\['frame_checkpoint'\] apply to RViT only"):
         rm.accelerate(rm.create_model("cvit"), frame_checkpoint=True)
-    with pytest.raises(TypeError, match="accelerated already"):
-        rm.accelerate(rm.accelerate(rvit, execution="wavefront"), compile=True)
     assert rm.accelerate(rvit) is rvit  # nothing asked: the model itself
     with pytest.raises(ValueError, match="how a model runs is rm.accelerate's"):
         rm.create_model("rvit_s", execution="wavefront")
 
 
-def test_an_accelerated_model_shares_the_weights_and_the_state_dict():
+def test_an_accelerated_model_shares_the_layers_and_the_state_dict():
     torch.manual_seed(0)
     plain = rm.create_model("rvit_s")
     fast = rm.accelerate(plain, execution="wavefront")
-    assert fast.plain() is plain and fast.cfg == plain.cfg
+    assert type(fast) is rm.RViT and fast.cfg == plain.cfg and plain.execution is None
     assert [(n, p.data_ptr()) for n, p in fast.named_parameters()] == \
         [(n, p.data_ptr()) for n, p in plain.named_parameters()]
     assert fast.state_dict().keys() == plain.state_dict().keys()
-    other = rm.create_model("rvit_s")
-    other.load_state_dict(fast.state_dict(), strict=True)  # into the plain model ...
-    fast.load_state_dict(rm.create_model("rvit_s").state_dict(), strict=True)  # ... and back
+    fast.load_state_dict(rm.create_model("rvit_s").state_dict(), strict=True)
     video = torch.rand(1, 3, 3, 32, 32)
     torch.testing.assert_close(fast(video), plain(video))  # loading into one loads both
-    torch.testing.assert_close(fast.plain()(video), plain(video))
-    assert type(fast.plain()) is rm.RViT
-
-
-def test_train_and_eval_mean_the_same_on_both():
-    plain = rm.create_model("rvit_s")
-    fast = rm.accelerate(plain, execution="wavefront")
-    fast.eval()
-    assert not plain.training and not fast.training
-    plain.train()
-    assert fast.training and all(m.training for m in fast.modules())
-    fast.train(False)
-    assert not any(m.training for m in plain.modules())
+    fast.eval()  # the mode of the layers, which both run
+    assert not any(m.training for m in plain.modules() if m is not plain)
+    again = rm.accelerate(fast, compile=True)  # the options asked, not added to fast's
+    assert again.execution.options == {"execution": "sequential", "compile": True,
+                                       "cuda_graphs": False, "frame_checkpoint": False}
+    assert rm.accelerate(fast).execution is None and rm.accelerate(plain) is plain
 
 
 @pytest.mark.parametrize("options", [{"execution": "wavefront"}, {"compile": True},
@@ -121,7 +109,8 @@ def test_an_accelerated_model_deep_copies_and_pickles(options):
     video = torch.rand(1, 2, 3, 32, 32)
     expected = fast(video)
     for copied in (copy.deepcopy(fast), pickle.loads(pickle.dumps(fast))):
-        assert isinstance(copied, AcceleratedRViT) and copied.options == fast.options
+        assert isinstance(copied, rm.RViT)
+        assert copied.execution.options == fast.execution.options
         torch.testing.assert_close(copied(video), expected)
         with torch.no_grad():  # the copy runs its own weights, not the original's
             for p in copied.parameters():
@@ -168,7 +157,7 @@ def test_cuda_graphs_leave_cpu_and_training_to_the_eager_step():
     graphed = twin(eager, cuda_graphs=True)
     video = torch.rand(2, 3, 3, 32, 32)
     torch.testing.assert_close(graphed(video), eager(video))
-    assert graphed.graphed_gates.graphs == {}
+    assert graphed.execution.machinery["graphed"].graphs == {}
 
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU")
@@ -192,7 +181,7 @@ def test_cuda_graphs_equal_the_eager_step(dtype):
         graphed.step(video[:, 1], first)
         for h, k in zip(first, kept):
             torch.testing.assert_close(h, k)
-    assert len(graphed.graphed_gates.graphs) == 1
+    assert len(graphed.execution.machinery["graphed"].graphs) == 1
 
 
 @needs_cuda
@@ -206,6 +195,6 @@ def test_cuda_graphs_recapture_after_the_weights_move():
         torch.testing.assert_close(model(video), before)
         model.load_state_dict({k: v * 0.5 for k, v in model.state_dict().items()})
         after = model(video)  # copied in place: the same graph sees the new values
-        eager = model.plain().cuda().eval()
+        eager = rm.accelerate(model).eval()  # the plain loop, over the same weights
         torch.testing.assert_close(after, eager(video))
-    assert len(model.graphed_gates.graphs) == 2
+    assert len(model.execution.machinery["graphed"].graphs) == 2

@@ -2,7 +2,9 @@ import pytest
 import torch
 
 import rvit_mini as rm
-from rvit_mini.analysis import change_point, feature_change, switch_delay, trace
+from rvit_mini.execution.stream import trace
+from rvit_mini.lessons.analysis import feature_change
+from rvit_mini.online import change_point, switch_delay
 
 
 def test_switch_delay_counts_frames_until_the_prediction_settles():
@@ -43,7 +45,7 @@ def mini_rvit_and_clip(depth=2):
 
 def test_qkv_terms_are_the_norms_of_the_two_summands_of_the_gate_projection():
     model, video = mini_rvit_and_clip()
-    x_term, h_term = rm.analysis.qkv_terms(model, video)
+    x_term, h_term = rm.lessons.analysis.qkv_terms(model, video)
     assert x_term.shape == h_term.shape == (4, 2, 3)
     # frame 0, layer 1: x is the embedded frame, h is zero
     x = model.embed(video[:1])
@@ -63,14 +65,14 @@ def test_qkv_terms_are_the_norms_of_the_two_summands_of_the_gate_projection():
 
 def test_qkv_terms_of_an_untouched_init_have_no_hidden_term_on_the_first_frame():
     torch.manual_seed(0)
-    _, h_term = rm.analysis.qkv_terms(rm.create_model("rvit_s"), torch.rand(3, 3, 32, 32))
+    _, h_term = rm.lessons.analysis.qkv_terms(rm.create_model("rvit_s"), torch.rand(3, 3, 32, 32))
     assert (h_term[0] == 0).all() and (h_term[1:] > 0).all()
 
 
 def test_attention_maps_are_the_gates_softmax_weights_and_h_changes_them():
     model, video = mini_rvit_and_clip()
-    maps = rm.analysis.attention_maps(model, video)
-    without = rm.analysis.attention_maps(model, video, hidden=False)
+    maps = rm.lessons.analysis.attention_maps(model, video)
+    without = rm.lessons.analysis.attention_maps(model, video, hidden=False)
     assert maps.shape == (4, 2, 4, 17, 17)
     torch.testing.assert_close(maps.sum(-1), torch.ones(4, 2, 4, 17))
     blk = model.blocks[0]
@@ -79,31 +81,31 @@ def test_attention_maps_are_the_gates_softmax_weights_and_h_changes_them():
     torch.testing.assert_close(without[0, 0], (torch.einsum("nhd,mhd->hnm", q, k) / 4).softmax(-1))
     assert (maps[1:] - without[1:]).abs().amax() > 0.01
     with pytest.raises(ValueError, match="RViT with softmax"):
-        rm.analysis.attention_maps(rm.create_model("vit"), video)
+        rm.lessons.analysis.attention_maps(rm.create_model("vit"), video)
     with pytest.raises(ValueError, match="one clip"):
-        rm.analysis.qkv_terms(model, video[None])
+        rm.lessons.analysis.qkv_terms(model, video[None])
 
 
 def test_past_change_is_zero_for_a_frame_vit_and_grows_with_the_changed_past_for_an_rvit():
     torch.manual_seed(0)
     video, donor = torch.rand(3, 5, 3, 32, 32), torch.rand(3, 5, 3, 32, 32)
-    assert (rm.analysis.past_change(rm.create_model("vit"), video, donor) == 0).all()
+    assert (rm.lessons.analysis.past_change(rm.create_model("vit"), video, donor) == 0).all()
     model = rm.create_model("rvit_s").train()
-    change = rm.analysis.past_change(model, video, donor)
+    change = rm.lessons.analysis.past_change(model, video, donor)
     assert change.shape == (3, 4) and (change > 0).all()
     assert model.training
     # lag 1 replaces frames 0..3, the whole past: the same as feature_change at the last frame
     edited = torch.cat([donor[:, :4], video[:, 4:]], dim=1)
     torch.testing.assert_close(change[:, 0], feature_change(model, video, edited)[:, 4])
     with pytest.raises(ValueError, match="T >= 2"):
-        rm.analysis.past_change(model, video[:, :1], donor[:, :1])
+        rm.lessons.analysis.past_change(model, video[:, :1], donor[:, :1])
 
 
 def test_memoryless_states_are_each_frame_streamed_alone():
     torch.manual_seed(0)
     model = rm.create_model("rvit_s")
     video = torch.rand(5, 3, 32, 32)
-    alone = rm.analysis.memoryless_states(model, video)
+    alone = rm.lessons.analysis.memoryless_states(model, video)
     for t in (0, 3):
         torch.testing.assert_close(alone[t], trace(model, video[t:t + 1])["states"][0])
     assert not torch.allclose(alone[3], trace(model, video)["states"][3])  # the past is gone
@@ -112,7 +114,7 @@ def test_memoryless_states_are_each_frame_streamed_alone():
 def test_block_contrast_is_within_minus_across_similarity():
     a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.6, 0.8])
     states = torch.stack([a, a, a, b, b])
-    assert abs(rm.analysis.block_contrast(states, 3) - (1 - 0.6)) < 1e-6
-    assert abs(rm.analysis.block_contrast(torch.ones(6, 2), 3)) < 1e-12
+    assert abs(rm.lessons.analysis.block_contrast(states, 3) - (1 - 0.6)) < 1e-6
+    assert abs(rm.lessons.analysis.block_contrast(torch.ones(6, 2), 3)) < 1e-12
     with pytest.raises(ValueError, match="2 frames"):
-        rm.analysis.block_contrast(states, 4)
+        rm.lessons.analysis.block_contrast(states, 4)

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 import rvit_mini as rm
-from rvit_mini import train
-from rvit_mini.classes import align_logits, class_index
+from rvit_mini import training as train
 from rvit_mini.data import CLASSES, StickActions
+from rvit_mini.training.evaluate import align_logits, class_index
 
 
 def test_class_index_maps_each_data_class_to_the_models_output_of_that_name():

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import rvit_mini as rm
-from rvit_mini import run
 from rvit_mini.cli import main
 from rvit_mini.data import CLASSES
+from rvit_mini.training import checkpoint, loading
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_train_evaluate_stream(folder, tmp_path, capsys):
           "--val-split", "", "--out", str(out), "--batch-size", "4", "--max-steps", "2",
           "--tbptt", "4", "--execution", "wavefront"])
     assert (out / "history.png").is_file()
-    model = run.model_from_checkpoint(out / "last.pt")  # how it ran is not part of the model
+    model = loading.load_checkpoint(out / "last.pt")  # how it ran is not part of the model
     assert (type(model).__name__, model.cfg.num_classes, model.cfg.tbptt) == \
         ("RViT", len(CLASSES), 4)
 
@@ -47,7 +47,7 @@ def test_train_evaluate_stream(folder, tmp_path, capsys):
     assert len(lines) == 1 + 8 + 1 and lines[-1].startswith("8 frames; prediction: ")
     # the last streamed prediction is the clip forward on the decoded frames
     from rvit_mini.data import read_video
-    expected = CLASSES[model(read_video(video)[None]).argmax()]
+    expected = model.classes[model(read_video(video)[None]).argmax()]  # the model's own names
     assert lines[-1].endswith(expected)
 
 
@@ -58,18 +58,18 @@ def test_paper_recipes_from_a_vit_need_its_weights(tmp_path, capsys):
     assert "recipe rvit starts from a ViT: give --init-from" in capsys.readouterr().err
 
 
-def test_unknown_model_is_named(tmp_path):
-    with pytest.raises(SystemExit, match="neither a checkpoint file nor a shipped model"):
-        main(["stream", str(tmp_path / "x.mp4"), "--model", "no_such_model"])
+def test_unknown_model_is_named(tmp_path, capsys):
+    err = error_line(["stream", str(tmp_path / "x.mp4"), "--model", "no_such_model"], capsys)
+    assert "'no_such_model' is neither a checkpoint file nor a shipped model" in err
 
 
 def test_resume_continues_the_same_run(folder, tmp_path):
     args = ["train", "--recipe", "mini_rvit_scratch", "--data", "folder", "--root", str(folder),
             "--val-split", "", "--batch-size", "4", "--out", str(tmp_path / "run")]
     main([*args, "--max-steps", "1"])
-    first = run.load_checkpoint(tmp_path / "run" / "last.pt")
+    first = checkpoint.read_checkpoint(tmp_path / "run" / "last.pt")
     main([*args, "--max-steps", "2", "--resume"])
-    second = run.load_checkpoint(tmp_path / "run" / "last.pt")
+    second = checkpoint.read_checkpoint(tmp_path / "run" / "last.pt")
     assert (first["train_state"]["step"], second["train_state"]["step"]) == (1, 2)
     assert not torch.equal(first["model"]["head.weight"], second["model"]["head.weight"])
 
@@ -82,7 +82,7 @@ def train_args(folder, out, *extra):
 def test_the_same_seed_gives_the_same_run(folder, tmp_path):
     for name in ("a", "b"):
         main(train_args(folder, tmp_path / name, "--max-steps", "1", "--seed", "3"))
-    a, b = (run.load_checkpoint(tmp_path / n / "last.pt")["model"] for n in ("a", "b"))
+    a, b = (checkpoint.read_checkpoint(tmp_path / n / "last.pt")["model"] for n in ("a", "b"))
     assert all(torch.equal(a[k], b[k]) for k in a)  # W_h too: the seed comes before the model
 
 
@@ -217,7 +217,7 @@ def test_init_from_is_applied_to_a_recipe_from_scratch(folder, tmp_path):
     card = json.loads(next((tmp_path / "run").glob("*.json")).read_text())
     assert card["init"] == "the shipped vit"
     vit = rm.load_pretrained("vit")
-    model = run.model_from_checkpoint(tmp_path / "run" / "last.pt")
+    model = loading.load_checkpoint(tmp_path / "run" / "last.pt")
     # one small step from the ViT's weights: the patch embedding is still close to the ViT's
     assert (model.patch_embed.proj.weight - vit.patch_embed.proj.weight).abs().max() < 0.05
 
@@ -229,7 +229,7 @@ def test_a_head_initialised_from_a_vit_follows_the_class_names(folder, tmp_path)
           "--val-split", "", "--batch-size", "4", "--out", str(tmp_path / "init"),
           "--max-steps", "1", "--init-from", "vit"])
     # after one small step the head rows are still close to the ViT's row of the same class
-    head = run.model_from_checkpoint(tmp_path / "init" / "last.pt").head.weight
+    head = loading.load_checkpoint(tmp_path / "init" / "last.pt").head.weight
     rows = [CLASSES.index(c) for c in sorted(CLASSES)]
     assert (head - vit.head.weight[rows]).abs().max() < 0.05
     assert (head - vit.head.weight).abs().max() > 0.05
@@ -258,7 +258,7 @@ def test_no_readable_video_is_an_error_not_a_finished_run(tmp_path, capsys):
 def test_stream_refuses_a_model_that_cannot_stream(folder, capsys):
     video = next((folder / "train" / "wave").iterdir())
     err = error_line(["stream", str(video), "--model", "cvit"], capsys)
-    assert "cvit is a CViT, which attends over the whole clip at once and cannot stream" in err
+    assert "a CViT attends over the whole clip at once and cannot stream" in err
 
 
 @pytest.mark.parametrize("argv", [
@@ -275,7 +275,7 @@ def test_a_clip_too_large_for_memory_is_refused_before_anything_is_made(argv, tm
 
 
 def test_a_batch_that_fits_is_not_refused(monkeypatch):
-    from rvit_mini import checks
+    from rvit_mini.common import checks
 
     clips = rm.data.StickActions("test", num_frames=16, size=32, num_clips=4)
     checks.check_batch_fits(clips, 32)  # 4 clips of 16 x 3 x 32 x 32 floats: 0.8 MB

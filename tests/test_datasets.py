@@ -11,9 +11,12 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 import rvit_mini as rm
-from rvit_mini import data, run, train
+import rvit_mini.cli.train
+from rvit_mini import data
+from rvit_mini import training as train
 from rvit_mini.cli import main
 from rvit_mini.data import CLASSES, render_clip, write_video
+from rvit_mini.training import checkpoint
 
 # H.264 / VP9 round trip at 32x32: see test_data.py
 MEAN_ROUND_TRIP_ERROR = 10 / 255
@@ -270,10 +273,10 @@ def test_train_on_a_kinetics_copy_with_most_videos_absent(tmp_path):
     absent = [str(w.message) for w in said if "absent" in str(w.message)]
     assert absent[0].startswith("8 of 12 videos are absent and skipped")
     assert absent[1].startswith("11 of 12 videos are absent and skipped") and len(absent) == 2
-    checkpoint = run.load_checkpoint(tmp_path / "run" / "last.pt")
-    assert checkpoint["train_state"]["step"] == 2
-    assert checkpoint["classes"] == sorted(labels)  # the class order of this copy
-    assert torch.isfinite(checkpoint["model"]["head.weight"]).all()
+    saved = checkpoint.read_checkpoint(tmp_path / "run" / "last.pt")
+    assert saved["train_state"]["step"] == 2
+    assert saved["classes"] == sorted(labels)  # the class order of this copy
+    assert torch.isfinite(saved["model"]["head.weight"]).all()
 
 
 class Fitted(Exception):
@@ -286,7 +289,7 @@ def test_train_validates_on_the_data_sets_own_split(tmp_path, monkeypatch):
     def fit(model, train_set, val_set, *args, **kwargs):
         raise Fitted(val_set)
 
-    monkeypatch.setattr(train, "fit", fit)
+    monkeypatch.setattr(rvit_mini.cli.train, "fit", fit)
     (tmp_path / "jester-v1-train.csv").write_text("56557;No gesture\n")
     with pytest.raises(Fitted) as fitted:
         main(["train", "--recipe", "mini_vit", "--data", "jester", "--root", str(tmp_path),

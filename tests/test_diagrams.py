@@ -8,7 +8,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from rvit_mini import diagrams  # noqa: E402
+from rvit_mini.lessons import diagrams  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

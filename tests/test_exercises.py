@@ -1,6 +1,6 @@
 import torch
 
-from rvit_mini.exercises import check
+from rvit_mini.lessons.check import check
 
 
 def test_right_answers_say_right(capsys):

@@ -6,7 +6,8 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 import rvit_mini as rm
-from rvit_mini import flops, online
+from rvit_mini import online
+from rvit_mini.model import flops
 
 
 def counted(model, video, per_frame=False) -> int:

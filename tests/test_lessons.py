@@ -9,8 +9,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 import rvit_mini as rm  # noqa: E402
-from rvit_mini.analysis import feature_change, moving_average  # noqa: E402
-from rvit_mini.viz import plot_confusion_counts, plot_layer_time_grid  # noqa: E402
+from rvit_mini.lessons.analysis import feature_change, moving_average  # noqa: E402
+from rvit_mini.lessons.viz import plot_confusion_counts, plot_layer_time_grid  # noqa: E402
 
 
 @pytest.fixture
@@ -100,11 +100,11 @@ def test_confusion_counts_prints_every_nonzero_count_and_colours_by_row_fraction
 def test_a_vit_for_other_classes_starts_from_an_image_vit_with_a_new_head():
     torch.manual_seed(0)
     vit = rm.create_model("vit")                       # 9 classes
-    model = rm.weights.init_vit_from_vit(rm.create_model("vit", num_classes=3), vit)
+    model = rm.model.weights.init_vit_from_vit(rm.create_model("vit", num_classes=3), vit)
     x = torch.rand(2, 3, 3, 32, 32)
     torch.testing.assert_close(model.forward_features(x), vit.forward_features(x))
     assert model.head.weight.shape == (3, 64)
-    same = rm.weights.init_vit_from_vit(rm.create_model("vit"), vit)
+    same = rm.model.weights.init_vit_from_vit(rm.create_model("vit"), vit)
     torch.testing.assert_close(same(x), vit(x))        # same classes: the head is copied too
     with pytest.raises(ValueError, match="the ViT has 4 blocks; this model needs at least 5"):
-        rm.weights.init_vit_from_vit(rm.create_model("vit", depth=5), vit)
+        rm.model.weights.init_vit_from_vit(rm.create_model("vit", depth=5), vit)

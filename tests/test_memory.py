@@ -4,7 +4,7 @@ import torch
 from torch.testing import assert_close
 
 import rvit_mini as rm
-from rvit_mini.memory import MemoryTracker, estimate_peak
+from rvit_mini.execution.memory import MemoryTracker, estimate_peak
 
 
 def clip(t=8, b=2, seed=0):

@@ -3,7 +3,7 @@ import torch
 from torch.testing import assert_close
 
 import rvit_mini as rm
-from rvit_mini.layers import Block
+from rvit_mini.model.layers import Block
 
 B, T = 2, 5
 
@@ -256,7 +256,7 @@ def test_create_model_refuses_options_the_model_ignores_and_nonsense(name, optio
 
 
 def test_frames_in_0_255_are_warned_about_once(monkeypatch):
-    import rvit_mini.inputs as models
+    import rvit_mini.model.inputs as models
 
     monkeypatch.setattr(models, "_warned_range", False)
     model = rm.create_model("rvit_s")

@@ -372,9 +372,8 @@ def test_change_points_from_each_model_and_the_controls():
 
 
 def test_online_models_continue_shipped_ones():
-    from rvit_mini.recipes import RECIPES, SHIPPED
-    from rvit_mini.retrain import STREAM_TRAINED
-    from rvit_mini.weights import init_from_model
+    from rvit_mini.model.weights import init_from_model
+    from rvit_mini.training.recipes import RECIPES, SHIPPED, STREAM_TRAINED
 
     names = list(SHIPPED)
     for name in STREAM_TRAINED:
@@ -410,7 +409,7 @@ def test_the_static_scrubber_shows_the_frames_asked_for(monkeypatch):
 
     monkeypatch.setenv("RVIT_MINI_STATIC", "1")
     drawn = []
-    rm.viz.frame_scrubber(video(12), [lambda t, ax: drawn.append(t)], static_frames=[5, 6, 7])
+    rm.lessons.viz.frame_scrubber(video(12), [lambda t, ax: drawn.append(t)], static_frames=[5, 6, 7])
     assert drawn == [5, 6, 7] and len(plt.gcf().axes) == 6
     plt.close("all")
 

@@ -14,7 +14,7 @@ import torch
 
 import rvit_mini as rm
 from rvit_mini.cli import main
-from rvit_mini.flops import flops_per_frame
+from rvit_mini.model.flops import flops_per_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def test_import_loads_no_plotting_video_or_data_code():
                            check=True).stdout
     for heavy in ("matplotlib", "av", "decord", "PIL", "ipywidgets"):
         assert f"'{heavy}'" not in added
-    assert rm.data.StickActions and rm.analysis.trace and rm.flops.flops_per_frame  # on use
+    assert rm.data.StickActions and rm.execution.stream.trace and rm.flops.flops_per_frame  # on use
     assert rm.__all__ == sorted(rm.__all__)
     with pytest.raises(AttributeError, match="has no attribute 'dta'"):
         _ = rm.dta
@@ -55,7 +55,7 @@ def test_a_malicious_pickle_is_refused_by_load_pretrained(tmp_path):
             return (print, ("this ran",))
 
     (tmp_path / "evil.pt").write_bytes(pickle.dumps({"weights": Exploit()}))
-    card = rm.pretrained.model_card("rvit_s")
+    card = rm.training.model_card("rvit_s")
     (tmp_path / "evil.json").write_text(__import__("json").dumps(card))
     with pytest.raises(ValueError, match=r"evil.pt: torch.load\(weights_only=True\) refused it "
                                          r"\(.+\); only weights and plain "
@@ -65,7 +65,7 @@ def test_a_malicious_pickle_is_refused_by_load_pretrained(tmp_path):
 
 def test_every_shipped_model_loads_and_matches_its_card():
     for name in rm.list_pretrained():
-        model, card = rm.load_pretrained(name), rm.pretrained.model_card(name)
+        model, card = rm.load_pretrained(name), rm.training.model_card(name)
         assert not model.training
         assert sum(p.numel() for p in model.parameters()) == card["parameters"]
 

@@ -10,12 +10,14 @@ import ipywidgets as widgets
 import pytest
 import torch
 
-from rvit_mini import playgrounds as pg
+from rvit_mini.lessons import boundary, gate, memory, streaming, tokens, training, wavefront
+from rvit_mini.lessons import widgets as lw
 
 # generous: an update answers in about a second on a free CPU core. Timed in CPU seconds of this
 # process, which other processes on a shared machine do not inflate.
 UPDATE_S = 3.0
-PLAYGROUNDS = ["tokens", "gate_memory", "memory", "boundary", "training", "stream", "schedule"]
+PLAYGROUNDS = {"tokens": tokens, "gate_memory": gate, "memory": memory, "boundary": boundary,
+               "training": training, "stream": streaming, "schedule": wavefront}
 # a value to set each control to; the others take a value other than the current one
 NEW_VALUE = {("memory", "scale"): "paper (224 px, patch 16)"}
 
@@ -59,10 +61,10 @@ def other_value(playground, control):
 @pytest.mark.parametrize("name", PLAYGROUNDS)
 def test_every_control_changes_the_picture_quickly(name):
     """Each control moved from the playground's defaults: the picture changes, in time."""
-    _, controls, _ = parts(getattr(pg, name)(live=True))
+    _, controls, _ = parts(PLAYGROUNDS[name].playground(live=True))
     times = {}
     for k in range(len(controls)):
-        image, fresh, _ = parts(getattr(pg, name)(live=True))
+        image, fresh, _ = parts(PLAYGROUNDS[name].playground(live=True))
         control = fresh[k]
         assert image.value[:8] == b"\x89PNG\r\n\x1a\n"
         before, value = image.value, other_value(name, control)
@@ -79,11 +81,11 @@ def test_every_control_changes_the_picture_quickly(name):
 @pytest.mark.parametrize("name", PLAYGROUNDS)
 def test_without_a_widget_frontend_a_playground_is_its_default_picture(name, monkeypatch):
     monkeypatch.setenv("RVIT_MINI_STATIC", "1")
-    picture = getattr(pg, name)()
-    assert isinstance(picture, pg.Picture) and picture._repr_png_().startswith(b"\x89PNG")
-    assert picture._repr_png_() == getattr(pg, name)()._repr_png_()  # deterministic
+    picture = PLAYGROUNDS[name].playground()
+    assert isinstance(picture, lw.Picture) and picture._repr_png_().startswith(b"\x89PNG")
+    assert picture._repr_png_() == PLAYGROUNDS[name].playground()._repr_png_()  # deterministic
     assert "object at 0x" not in repr(picture)
-    live_image, _, _ = parts(getattr(pg, name)(live=True))
+    live_image, _, _ = parts(PLAYGROUNDS[name].playground(live=True))
     assert live_image.value == picture.png  # the live playground starts from the same picture
 
 
@@ -95,7 +97,7 @@ def wait_until(condition, timeout=60):
 
 
 def test_training_runs_live_shows_progress_and_stops():
-    box = pg.training(live=True)
+    box = training.playground(live=True)
     image, controls, buttons = parts(box)
     (progress,) = [w for w in box.children[0].children if isinstance(w, widgets.IntProgress)]
     steps = next(c for c in controls if c.description == "steps")
@@ -114,16 +116,18 @@ def test_training_runs_live_shows_progress_and_stops():
     assert progress.value < 100 and buttons["Stop"].disabled
 
 
-def test_a_training_run_of_the_playground_learns():
-    records = pg.TrainingRun("mini_rvit_s", 30, on_record=lambda step: None).start()
-    records.thread.join()
-    losses = [r["loss"] for r in records.records if "loss" in r]
+def test_a_training_run_of_the_playground_learns_through_fit():
+    run = training.TrainingRun("mini_rvit_s", 30, on_record=lambda step: None).start()
+    run.thread.join()
+    assert run.error is None
+    losses = [r["loss"] for r in run.records if "loss" in r]
     assert len(losses) == 30 and sum(losses[-5:]) < sum(losses[:5])
-    assert [r["step"] for r in records.records if "val_top1" in r] == [20, 30]
+    # fit validates after every epoch (16 steps of 256 clips) and at the end
+    assert [r["step"] for r in run.records if "val_top1" in r] == [16, 30]
 
 
 def test_stream_reset_play_and_clear():
-    image, controls, buttons = parts(pg.stream(live=True))
+    image, controls, buttons = parts(streaming.playground(live=True))
     play, frame = (next(c for c in controls if isinstance(c, t)) for t in (widgets.Play,
                                                                           widgets.IntSlider))
     play.value = 40
@@ -136,14 +140,15 @@ def test_stream_reset_play_and_clear():
 
 
 def test_a_reset_changes_only_the_recurrent_rivals_and_only_after_it():
-    kept = pg.stream_predictions("vit_online", (30,))
-    assert torch.equal(kept, pg.stream_predictions("vit_online"))
-    reset, plain = pg.stream_predictions("rvit_online", (30,)), pg.stream_predictions("rvit_online")
+    kept = streaming.stream_predictions("vit_online", (30,))
+    assert torch.equal(kept, streaming.stream_predictions("vit_online"))
+    reset = streaming.stream_predictions("rvit_online", (30,))
+    plain = streaming.stream_predictions("rvit_online")
     assert torch.equal(reset[:30], plain[:30]) and not torch.equal(reset, plain)
 
 
 def test_schedule_steps_stop_at_the_last_cell():
-    _, controls, _ = parts(pg.schedule(live=True))
+    _, controls, _ = parts(wavefront.playground(live=True))
     step, layers, frames = controls
     layers.value, frames.value = 3, 2
     assert step.max == 5
@@ -154,11 +159,11 @@ def test_schedule_steps_stop_at_the_last_cell():
     ("rvit", False, True, "bf16"), ("cvit", True, False, "bf16")])
 def test_memory_line_is_the_estimator_at_every_length(name, train, frame_checkpoint, dtype):
     """Two short clips give estimate_peak's figure at any longer one (the peak is affine in T)."""
-    from rvit_mini.accelerate import accelerate
-    from rvit_mini.memory import GiB, estimate_peak
-    from rvit_mini.registry import create_model
+    from rvit_mini.execution import accelerate
+    from rvit_mini.execution.memory import GiB, estimate_peak
+    from rvit_mini.model.registry import create_model
 
-    extra = {"num_frames": pg.LONGEST} if name == "cvit" else {}
+    extra = {"num_frames": memory.LONGEST} if name == "cvit" else {}
     with torch.device("meta"):
         model = create_model(name, depth=2, **extra)
     if frame_checkpoint:
@@ -167,25 +172,25 @@ def test_memory_line_is_the_estimator_at_every_length(name, train, frame_checkpo
                    frame_checkpoint=frame_checkpoint)
     for t in (9, 13):
         exact = estimate_peak(model, (3, t, 3, 32, 32), train=train,
-                              dtype=pg.DTYPES[dtype]) / GiB
-        assert pg.memory_curve(name, [t], **setting)[0] == pytest.approx(exact, rel=1e-12)
+                              dtype=memory.DTYPES[dtype]) / GiB
+        assert memory.memory_curve(name, [t], **setting)[0] == pytest.approx(exact, rel=1e-12)
 
 
 def test_gate_memory_control_removes_the_change_after_the_reset():
-    model = pg._model("rvit")
-    video = pg._clip("drink")[:8]
-    edited = pg.edited_clip(video, 2, "noise")
-    plain, _ = pg.layer_states(model, video, reset_before=3)
-    changed, _ = pg.layer_states(model, edited, reset_before=3)
+    model = lw.shipped("rvit")
+    video = lw.clip("drink")[:8]
+    edited = gate.edited_clip(video, 2, "noise")
+    plain, _ = gate.layer_states(model, video, reset_before=3)
+    changed, _ = gate.layer_states(model, edited, reset_before=3)
     assert not torch.equal(plain[2], changed[2]) and torch.equal(plain[3:], changed[3:])
     with pytest.raises(ValueError, match="edit must be one of"):
-        pg.edited_clip(video, 2, "smudge")
+        gate.edited_clip(video, 2, "smudge")
 
 
 def test_patch_tokens_are_the_patches_in_raster_order():
     frame = torch.arange(3 * 8 * 8, dtype=torch.float).reshape(3, 8, 8)
-    tokens = pg.patch_tokens(frame, 4)
-    assert tokens.shape == (4, 48)
-    assert torch.equal(tokens[1].reshape(3, 4, 4), frame[:, :4, 4:])
+    patches = tokens.patch_tokens(frame, 4)
+    assert patches.shape == (4, 48)
+    assert torch.equal(patches[1].reshape(3, 4, 4), frame[:, :4, 4:])
     with pytest.raises(ValueError, match="must divide"):
-        pg.patch_tokens(frame, 3)
+        tokens.patch_tokens(frame, 3)

@@ -1,6 +1,6 @@
 from tqdm.std import tqdm as std_tqdm
 
-from rvit_mini import progress
+from rvit_mini.common import progress
 
 
 class FakeHandle:

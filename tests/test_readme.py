@@ -13,7 +13,7 @@ README = (ROOT / "README.md").read_text()
 
 def test_the_model_table_quotes_the_shipped_cards():
     for name in ("vit", "rvit_s", "rvit", "rvit_scratch", "cvit"):
-        card = rm.pretrained.model_card(name)
+        card = rm.training.model_card(name)
         row = re.search(rf"^\| `{name}` [^|]*\| ([\d,]+) \| ([\d.]+) % \| ([\d.]+) % \|$", README, re.M)
         assert row, f"no README row for {name}"
         assert row.group(1) == f"{card['parameters']:,}"

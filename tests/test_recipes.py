@@ -8,11 +8,12 @@ import pytest
 import torch
 
 import rvit_mini as rm
-from rvit_mini import cards, cli, retrain
-from rvit_mini.pretrained import CHECKPOINTS, model_card
-from rvit_mini.recipes import RECIPES, SHIPPED, Recipe, prepare_run
-from rvit_mini.registry import ARCHS
-from rvit_mini.run import load_checkpoint
+from rvit_mini import cli, online
+from rvit_mini.model.registry import ARCHS
+from rvit_mini.training import RECIPES, SHIPPED, Recipe, cards, prepare_run
+from rvit_mini.training.checkpoint import read_checkpoint as load_checkpoint
+from rvit_mini.training.loading import CHECKPOINTS, model_card
+from rvit_mini.training.recipes import STREAM_TRAINED
 
 
 @pytest.fixture
@@ -21,8 +22,8 @@ def small_tests(monkeypatch):
     what the run trained, not how well."""
     monkeypatch.setattr(cards, "StickActions", functools.partial(rm.data.StickActions,
                                                                  num_clips=9))
-    monkeypatch.setattr(cards, "CARD_TEST", dict(num_streams=1, num_frames=40,
-                                                 clips_per_pair=1))
+    monkeypatch.setattr(online.cards, "CARD_TEST", dict(num_streams=1, num_frames=40,
+                                                        clips_per_pair=1))
 
 
 def architecture(card: dict) -> dict:
@@ -69,7 +70,7 @@ def test_checkpoints_is_the_train_command_in_a_loop(tmp_path, small_tests, monke
     assert set(card["test"]["8-frame actions"]) == {"shown_ceiling", "cvit_online@w4",
                                                     "cvit_online@w8"}
     assert card["data"]["labelled_frames_seen"] == 4 and card["model_config"]["num_frames"] == 32
-    assert card["tuned_on"] == cards.TUNED_ON and card["init"] == "the shipped cvit"
+    assert card["tuned_on"] == online.cards.TUNED_ON and card["init"] == "the shipped cvit"
     assert not (tmp_path / "runs" / "cvit_online" / "last.pt").exists()
     assert (tmp_path / "runs" / "cvit_online" / "log.jsonl").is_file()
 
@@ -87,11 +88,11 @@ def test_a_run_starts_as_its_recipe_says():
         prepare_run(RECIPES["rvit"], size=32, val_split="")
     with pytest.raises(ValueError, match="trains on StickStreams"):
         prepare_run(RECIPES["mini_rvit_online"], data="jester", root=".")
-    assert retrain.STREAM_TRAINED == ("rvit_online", "vit_online", "cvit_online")
+    assert STREAM_TRAINED == ("rvit_online", "vit_online", "cvit_online")
 
 
 def test_the_readme_way_to_add_a_variant_trains_it_for_a_step(tmp_path, monkeypatch):
-    from rvit_mini import registry
+    from rvit_mini.model import registry
 
     monkeypatch.setitem(registry.VARIANTS, "rvit_mean", registry.Variant(
         "rvit", {"paper": 6, "mini": 2}, "RViT pooling the token mean", {"pool": "mean"}))

@@ -10,7 +10,8 @@ import torch
 from test_train import TINY, params, tiny_data, tiny_model
 from torch.utils.data import Dataset
 
-from rvit_mini import run, train
+from rvit_mini import training as train
+from rvit_mini.training import checkpoint, loop
 
 
 def log(folder):
@@ -26,7 +27,7 @@ def test_an_existing_run_is_refused_unless_resumed_or_overwritten(tmp_path):
     train.fit(tiny_model(), tiny_data(), None, TINY, tmp_path, max_steps=1, progress=False,
               overwrite=True, log_every=1)
     assert [r["step"] for r in log(tmp_path)] == [1]
-    assert run.load_checkpoint(tmp_path / "last.pt")["train_state"]["step"] == 1
+    assert checkpoint.read_checkpoint(tmp_path / "last.pt")["train_state"]["step"] == 1
 
 
 def test_resume_without_a_checkpoint_is_refused(tmp_path):
@@ -88,10 +89,10 @@ def test_ctrl_c_inside_an_optimiser_step_saves_after_that_step(tmp_path, monkeyp
     train.fit(straight, data, None, TINY, tmp_path / "straight", max_steps=6, progress=False,
               log_every=2)
 
-    make_optimizer = train.make_optimizer
+    make_optimizer = loop.make_optimizer
 
-    def interrupting_optimizer(model, recipe):
-        optimizer = make_optimizer(model, recipe)
+    def interrupting_optimizer(model, recipe, steps_per_epoch):
+        optimizer, scheduler = make_optimizer(model, recipe, steps_per_epoch)
         steps = []
 
         def after_step(opt, args, kwargs):
@@ -99,16 +100,16 @@ def test_ctrl_c_inside_an_optimiser_step_saves_after_that_step(tmp_path, monkeyp
             if len(steps) == 3:
                 signal.raise_signal(signal.SIGINT)
         optimizer.register_step_post_hook(after_step)
-        return optimizer
+        return optimizer, scheduler
 
-    monkeypatch.setattr(train, "make_optimizer", interrupting_optimizer)
+    monkeypatch.setattr(loop, "make_optimizer", interrupting_optimizer)
     with pytest.raises(KeyboardInterrupt):
         train.fit(tiny_model(), data, None, TINY, tmp_path / "cut", max_steps=6, progress=False,
                   log_every=2)
-    assert run.load_checkpoint(tmp_path / "cut" / "last.pt")["train_state"]["step"] == 3
+    assert checkpoint.read_checkpoint(tmp_path / "cut" / "last.pt")["train_state"]["step"] == 3
     # step 3, trained but not yet due a record, is logged as a partial one
     assert [(r["step"], r.get("partial")) for r in log(tmp_path / "cut")] == [(2, None), (3, True)]
-    monkeypatch.setattr(train, "make_optimizer", make_optimizer)
+    monkeypatch.setattr(loop, "make_optimizer", make_optimizer)
     resumed = tiny_model()
     train.fit(resumed, data, None, TINY, tmp_path / "cut", max_steps=6, resume=True,
               progress=False, log_every=2)
@@ -136,17 +137,17 @@ class Unreadable(Dataset):
 
 
 def test_a_video_that_fails_mid_run_ends_it_with_the_last_good_state_saved(tmp_path, capsys):
-    batches = list(train.GlobalBatchSampler(12, 4, seed=0))  # the first epoch's
+    batches = list(loop.GlobalBatchSampler(12, 4, seed=0))  # the first epoch's
     bad = batches[2][0]  # a clip of the third batch
     with pytest.raises(ValueError, match="cannot decode videos/broken.mp4"):
         train.fit(tiny_model(), Unreadable(bad), None, TINY, tmp_path, progress=False)
-    assert run.load_checkpoint(tmp_path / "last.pt")["train_state"] == \
+    assert checkpoint.read_checkpoint(tmp_path / "last.pt")["train_state"] == \
         {"step": 2, "epoch": 0, "batch_in_epoch": 2}
     assert "stopped by an error after step 2; saved" in capsys.readouterr().err
 
 
 def test_a_batch_of_unreadable_clips_is_skipped(tmp_path):
-    unreadable = {i for batch in list(train.GlobalBatchSampler(12, 2, seed=0))[1:3] for i in batch}
+    unreadable = {i for batch in list(loop.GlobalBatchSampler(12, 2, seed=0))[1:3] for i in batch}
 
     class Skipping(Unreadable):
         def __getitem__(self, i):  # None: what VideoClips(on_error="skip") gives
@@ -158,7 +159,7 @@ def test_a_batch_of_unreadable_clips_is_skipped(tmp_path):
 
 
 def test_a_full_disk_says_so_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
-    path = run.save_checkpoint(tmp_path / "last.pt", step=1)
+    path = checkpoint.save_checkpoint(tmp_path / "last.pt", step=1)
     def full_disk(obj, f):  # what torch.save raises when the disk fills half way
         open(f, "wb").write(b"half a checkpoint")
         raise RuntimeError("[enforce fail at inline_container.cc:603] . unexpected pos 64 vs 0\n"
@@ -167,8 +168,8 @@ def test_a_full_disk_says_so_and_keeps_the_last_checkpoint(tmp_path, monkeypatch
     monkeypatch.setattr(torch, "save", full_disk)
     with pytest.raises(OSError, match=r"could not write .*last.pt \(.*; \d+ MiB free on that "
                                       r"disk\); the previous checkpoint, if any, is intact"):
-        run.save_checkpoint(path, step=2)
-    assert run.load_checkpoint(path)["step"] == 1
+        checkpoint.save_checkpoint(path, step=2)
+    assert checkpoint.read_checkpoint(path)["step"] == 1
     assert not (tmp_path / "last.pt.tmp").exists()
 
 

@@ -8,8 +8,9 @@ import torch
 from torch.utils.data import Dataset
 
 import rvit_mini as rm
-from rvit_mini import run, train
+from rvit_mini import training as train
 from rvit_mini.data import StickActions
+from rvit_mini.training import checkpoint, loading, run
 
 TINY = replace(train.RECIPES["mini_rvit_s"], batch_size=4, num_frames=4, epochs=3,
                lr_step_epochs=1)
@@ -84,7 +85,7 @@ def test_a_compiled_model_trains_as_the_eager_one_and_saves_plain_weights(tmp_pa
               max_steps=2, progress=False)
     # SGD: the compiled kernels round differently, which Adam would magnify
     torch.testing.assert_close(params(compiled), params(eager), rtol=1e-4, atol=1e-5)
-    loaded = run.model_from_checkpoint(tmp_path / "compiled" / "last.pt")  # no _orig_mod.
+    loaded = loading.load_checkpoint(tmp_path / "compiled" / "last.pt")  # no _orig_mod.
     torch.testing.assert_close(params(loaded), params(compiled))
 
 
@@ -108,12 +109,12 @@ def test_non_finite_loss_stops_with_last_good_checkpoint_intact(tmp_path):
     recipe = replace(TINY, epochs=20)
     train.fit(model, tiny_data(), None, recipe, tmp_path, max_steps=3, save_every=3,
               progress=False)
-    good = run.load_checkpoint(tmp_path / "last.pt")
+    good = checkpoint.read_checkpoint(tmp_path / "last.pt")
     with pytest.raises(run.NonFiniteLossError, match=r"loss is nan at step \d+; stopped. The "
                                                        r"last good checkpoint is .*last.pt \(step 3\)"):
         train.fit(model, TurnsNaN(good=0), None, recipe, tmp_path, resume=True, save_every=1,
                   progress=False)
-    after = run.load_checkpoint(tmp_path / "last.pt")
+    after = checkpoint.read_checkpoint(tmp_path / "last.pt")
     assert after["train_state"]["step"] == good["train_state"]["step"] == 3
     assert all(torch.equal(after["model"][k], v) for k, v in good["model"].items())
 
@@ -149,37 +150,37 @@ def test_a_log_record_holds_the_mean_loss_since_the_last_one(tmp_path):
 
 def test_bad_checkpoints_give_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="checkpoint not found: .*nope.pt"):
-        run.load_checkpoint(tmp_path / "nope.pt")
+        checkpoint.read_checkpoint(tmp_path / "nope.pt")
     train.fit(tiny_model(), tiny_data(), None, TINY, tmp_path / "run", max_steps=2,
               progress=False)
     good = (tmp_path / "run" / "last.pt").read_bytes()
     (tmp_path / "cut.pt").write_bytes(good[: len(good) // 2])
     with pytest.raises(ValueError, match="cannot read checkpoint .*cut.pt"):
-        run.load_checkpoint(tmp_path / "cut.pt")
+        checkpoint.read_checkpoint(tmp_path / "cut.pt")
     other = rm.create_model("rvit_s", dim=48, num_heads=2)
     with pytest.raises(ValueError, match=r"written for another config: model_config: checkpoint"
                                          r" \{.*'dim': 32.*\} vs requested \{.*'dim': 48"):
         train.fit(other, tiny_data(), None, TINY, tmp_path / "run", resume=True, progress=False)
     torch.save(other.state_dict(), tmp_path / "weights.pt")  # as the shipped models are stored
     with pytest.raises(ValueError, match="weights but no model config, so it is not a training"):
-        run.model_from_checkpoint(tmp_path / "weights.pt")
+        loading.load_checkpoint(tmp_path / "weights.pt")
     (tmp_path / "empty.pt").write_bytes(b"")
     with pytest.raises(ValueError, match="cannot read checkpoint .*empty.pt: the file is empty"):
-        run.model_from_checkpoint(tmp_path / "empty.pt")
+        loading.load_checkpoint(tmp_path / "empty.pt")
     (tmp_path / "text.pt").write_text("id,label\n1,wave\n")
     with pytest.raises(ValueError, match="cannot read checkpoint .*text.pt: "):
-        run.model_from_checkpoint(tmp_path / "text.pt")
-    ckpt = run.load_checkpoint(tmp_path / "run" / "last.pt")
+        loading.load_checkpoint(tmp_path / "text.pt")
+    ckpt = checkpoint.read_checkpoint(tmp_path / "run" / "last.pt")
     torch.save({**ckpt, "model": other.state_dict()}, tmp_path / "mixed.pt")
     with pytest.raises(ValueError, match=r"the weights in .*mixed.pt do not fit a RViT of 9 "
                                          r"classes \(Error\(s\) in loading state_dict"):
-        run.model_from_checkpoint(tmp_path / "mixed.pt")
+        loading.load_checkpoint(tmp_path / "mixed.pt")
 
 
 @pytest.mark.parametrize("content", [b"", b"not a checkpoint"])
 def test_a_shipped_model_whose_file_is_damaged_says_so(tmp_path, content):
     for suffix in (".pt", ".json"):
-        (tmp_path / f"rvit{suffix}").write_bytes((rm.pretrained.CHECKPOINTS / f"rvit{suffix}")
+        (tmp_path / f"rvit{suffix}").write_bytes((loading.CHECKPOINTS / f"rvit{suffix}")
                                                  .read_bytes())
     (tmp_path / "rvit.pt").write_bytes(content)
     with pytest.raises(ValueError, match="cannot read checkpoint .*rvit.pt"):
@@ -189,7 +190,7 @@ def test_a_shipped_model_whose_file_is_damaged_says_so(tmp_path, content):
 def test_model_from_checkpoint_rebuilds_the_same_model(tmp_path):
     model = tiny_model()
     train.fit(model, tiny_data(), None, TINY, tmp_path, max_steps=2, progress=False)
-    loaded = run.model_from_checkpoint(tmp_path / "last.pt")
+    loaded = loading.load_checkpoint(tmp_path / "last.pt")
     x = torch.rand(1, 4, 3, 32, 32)
     torch.testing.assert_close(loaded.eval()(x), model.eval()(x))
 
@@ -240,7 +241,7 @@ DDP_SCRIPT = """
 import os, sys
 sys.path.insert(0, %r)
 from test_train import TINY_SGD, TurnsNaN, tiny_data, tiny_model
-from rvit_mini import train
+from rvit_mini import training as train
 RANK = int(os.environ["RANK"])
 train.fit(tiny_model(), %s, None, TINY_SGD, sys.argv[1], max_steps=4, progress=False)
 """
@@ -268,7 +269,7 @@ def test_ddp_on_two_processes_equals_one_process_with_double_batch(tmp_path):
     single = tiny_model()
     train.fit(single, tiny_data(16), None, TINY_SGD, tmp_path / "one",
               max_steps=4, progress=False)
-    ddp = run.model_from_checkpoint(tmp_path / "ddp" / "last.pt")
+    ddp = loading.load_checkpoint(tmp_path / "ddp" / "last.pt")
     # float sums in a different order (all-reduce): equal to float32 rounding, not bitwise
     torch.testing.assert_close(params(ddp), params(single), rtol=1e-4, atol=1e-5)
 

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from rvit_mini import viz  # noqa: E402
+from rvit_mini.lessons import viz  # noqa: E402
 
 
 def test_scrubber_falls_back_to_a_static_figure_without_a_widget_frontend(monkeypatch):

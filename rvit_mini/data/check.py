@@ -9,7 +9,7 @@ from pathlib import Path
 
 from torch.utils.data import DataLoader, Dataset
 
-from ..progress import tqdm
+from ..common.progress import tqdm
 from .datasets import SPLITS, VideoClips, load
 from .video import count_frames, read_video
 

@@ -30,13 +30,16 @@ sees (85 % of the frames of streams of 8-frame actions).
 """
 
 from .boundaries import (
+    change_point,
     change_point_errors,
     composite_clips,
     memory_of_the_past,
     shown_switch_delays,
+    switch_delay,
     switch_delays,
     switch_table,
 )
+from .cards import stream_test
 from .metrics import (
     accuracy_by_position,
     average_precision,
@@ -60,8 +63,9 @@ from .rivals import (
 
 __all__ = [  # sorted
     "COLUMNS", "Constant", "Recurrent", "Window", "accuracy_by_position", "as_recogniser",
-    "average_precision", "change_point_errors", "compare", "composite_clips", "cost",
-    "evaluate_streams", "frame_accuracy", "frame_ap", "frame_map", "majority_class", "markdown",
-    "memory_of_the_past", "oracle_resets", "positions", "predict_stream", "rival", "shown_row",
-    "shown_switch_delays", "stream_metrics", "switch_delays", "switch_table",
+    "average_precision", "change_point", "change_point_errors", "compare", "composite_clips",
+    "cost", "evaluate_streams", "frame_accuracy", "frame_ap", "frame_map", "majority_class",
+    "markdown", "memory_of_the_past", "oracle_resets", "positions", "predict_stream", "rival",
+    "shown_row", "shown_switch_delays", "stream_metrics", "stream_test", "switch_delay",
+    "switch_delays", "switch_table",
 ]

@@ -1,4 +1,5 @@
-"""At a boundary: the composite pairs, how soon a recogniser switches, what it remembers."""
+"""At a boundary: the composite pairs, how soon a recogniser switches, what it remembers, and a
+change point found from the hidden state alone (Fig. S2's observation, measured)."""
 
 import math
 import statistics
@@ -6,11 +7,38 @@ import statistics
 import numpy as np
 import torch
 
-from ..analysis import change_point, switch_delay, trace
 from ..data import CLASSES, COMPOSITES, composite_clip
 from ..data.streams import motion_onsets
-from ..models import RViT
+from ..execution.stream import trace
+from ..model import RViT
 from .recognisers import as_recogniser, oracle_resets, predict_stream
+
+
+def switch_delay(predictions: torch.Tensor, boundary: int, new_label: int) -> int | None:
+    """Frames after `boundary` until the per-frame prediction (T,) first names the new action
+    and keeps naming it to the end of the clip; None if it never settles on it."""
+    for t in range(boundary, len(predictions)):
+        if (predictions[t:] == new_label).all():
+            return t - boundary
+    return None
+
+
+def change_point(states: torch.Tensor) -> int:
+    """The frame b (1 <= b < T) that best splits states (T, ...) into two segments, each close
+    to its own mean (least squares on the flattened states): states[:b] | states[b:]."""
+    x = states.flatten(1).double()
+    x = x - x.mean(0)
+    csum, csq = x.cumsum(0), (x * x).sum(1).cumsum(0)
+    total_sq = csq[-1]
+    n = len(x)
+    best, best_cost = 1, float("inf")
+    for b in range(1, n):
+        left, right = csum[b - 1], csum[-1] - csum[b - 1]
+        # sum of squares about each segment's mean = sum |x|^2 - |sum x|^2 / count
+        cost = total_sq - (left @ left) / b - (right @ right) / (n - b)
+        if cost < best_cost:
+            best, best_cost = b, float(cost)
+    return best
 
 
 def composite_clips(clips_per_pair: int = 8, num_frames: int = 16, size: int = 32,

@@ -4,8 +4,10 @@
 import torch
 from torch import nn
 
-from ..flops import clip_flops
-from ..models import CViT
+from ..model import CViT
+from ..model.flops import clip_flops
+from ..model.inputs import check_streams
+from ..model.recurrence import reset_mask
 from .metrics import positions
 
 
@@ -17,24 +19,22 @@ class Recurrent:
     """
 
     def __init__(self, model: nn.Module, oracle: bool = False):
-        if not hasattr(model, "step"):
-            raise TypeError(f"{type(model).__name__} attends over the whole clip at once and "
-                            "cannot step frame by frame; use Window(model, w)")
+        check_streams(model)
         self.model, self.oracle = model, oracle
 
     def reset(self, batch_size: int, device=None) -> None:
-        self.state = self.model.init_state(batch_size, device)
+        self.state, self.resets = self.model.init_state(batch_size, device), None
 
     def forget(self, rows: torch.Tensor) -> None:
-        """Reset the state of the streams where rows (B,) bool is True."""
-        fresh = self.model.init_state(len(rows), rows.device)
-        self.state = [torch.where(rows.view(-1, *[1] * (h.ndim - 1)), h0, h)
-                      for h0, h in zip(fresh, self.state)]
+        """Reset the state of the streams where rows (B,) bool is True, before the next frame."""
+        self.resets = rows
 
     def update(self, frame: torch.Tensor) -> torch.Tensor:
         """frame (B, C, H, W) -> logits (B, K) for it."""
-        feat, self.state = self.model.step(frame, self.state)
-        return self.model.head(feat)
+        resets = None if self.resets is None else self.resets[:, None]
+        features, self.state = self.model.recur(frame[:, None], self.state, resets=resets)
+        self.resets = None
+        return self.model.head(features[:, 0])
 
     def held(self) -> list:
         """The tensors kept from one frame to the next."""
@@ -109,19 +109,10 @@ def as_recogniser(model):
     return Recurrent(model) if isinstance(model, nn.Module) else model
 
 
-def _reset_mask(resets, batch_size: int, num_frames: int) -> torch.Tensor:
-    """Frame indices, or a bool mask (T,) or (B, T) -> bool mask (B, T)."""
-    if isinstance(resets, torch.Tensor) and resets.dtype == torch.bool:
-        return resets.expand(batch_size, num_frames)
-    mask = torch.zeros(num_frames, dtype=torch.bool)
-    mask[list(resets)] = True
-    return mask.expand(batch_size, num_frames)
-
-
 @torch.no_grad()
 def predict_stream(model, video: torch.Tensor, resets=None) -> torch.Tensor:
     """video (T, C, H, W) or (B, T, C, H, W) -> per-frame logits (T, K) or (B, T, K), one frame
-    at a time through a recogniser (an RViT or ViT is streamed through init_state/step).
+    at a time through a recogniser (an RViT or ViT is streamed through init_state/recur).
 
     `resets` (frame indices, or a bool mask (T,) or (B, T)): reset the state just before those
     frames, as if each segment were a stream of its own.
@@ -130,7 +121,7 @@ def predict_stream(model, video: torch.Tensor, resets=None) -> torch.Tensor:
     single = video.ndim == 4
     video = video[None] if single else video
     b, t = video.shape[:2]
-    mask = None if resets is None else _reset_mask(resets, b, t)
+    mask = reset_mask(resets, b, t)
     if mask is not None and not hasattr(rec, "forget"):
         raise TypeError(f"{type(rec).__name__} keeps no state to reset; drop `resets`")
     rec.reset(b, video.device)

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from ..data import CLASSES, StickStreams
-from ..memory import MemoryTracker, tensor_bytes
-from ..models import CViT
-from ..pretrained import CHECKPOINTS, load_pretrained
+from ..execution.memory import MemoryTracker, tensor_bytes
+from ..model import CViT
+from ..training.loading import CHECKPOINTS, load_pretrained
 from .boundaries import composite_clips, switch_delays
 from .metrics import stream_metrics
 from .recognisers import Constant, Recurrent, Window, as_recogniser, oracle_resets, predict_stream

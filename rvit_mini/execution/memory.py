@@ -1,0 +1,133 @@
+"""Peak memory: estimated on any machine without computing, or measured on CUDA.
+
+`estimate_peak` rebuilds the model on the meta device (shapes, no data) and runs it under a
+dispatch mode that adds up every tensor storage an operation creates and subtracts it when the
+storage is freed. Its figure is: fp32 parameters + the input + the peak of everything the forward
+(and backward) pass allocates, with activations in `dtype` (under autocast, a matmul's output is
+in the low-precision type; we count all activations in it, so the estimate leans low where
+autocast keeps some in fp32). Optimiser state is not included. Attention is counted as a fused
+kernel stores it (output and log-sum-exp, never the (N, N) matrix), as flash attention does on a
+GPU and on a CPU.
+"""
+
+import weakref
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from ..model import Attention, VideoTransformer, build_model
+from ..model.inputs import check_streams
+from .accelerate import accelerate
+
+GiB = 2 ** 30
+
+
+class MemoryTracker(TorchDispatchMode):
+    """Live and peak bytes of the tensor storages that operations create inside the `with`."""
+
+    def __init__(self):
+        super().__init__()
+        self.live = self.peak = 0
+        self._seen = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        inputs = {t.untyped_storage()._cdata for t in tree_flatten((args, kwargs))[0]
+                  if isinstance(t, torch.Tensor)}
+        for t in tree_flatten(out)[0]:
+            if isinstance(t, torch.Tensor):
+                storage = t.untyped_storage()
+                key = id(storage)
+                # a view or an in-place result shares its input's storage: nothing new
+                if key not in self._seen and storage._cdata not in inputs:
+                    self._seen.add(key)
+                    self.live += storage.nbytes()
+                    self.peak = max(self.peak, self.live)
+                    weakref.finalize(storage, self._free, key, storage.nbytes())
+        return out
+
+    def _free(self, key, nbytes):
+        self._seen.discard(key)
+        self.live -= nbytes
+
+
+def fused_attention(q, k, v):
+    """Softmax attention through the fused CPU kernel, which has a meta implementation and, like
+    every fused kernel, stores the output and the log-sum-exp, never the (N, N) matrix."""
+    return torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(q, k, v)[0]
+
+
+def tensor_bytes(tensors) -> int:
+    """Bytes the tensors' elements take."""
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def _run(model, input_shape, train, dtype, streaming, device):
+    """Forward (and backward) once; `streaming` feeds one frame at a time (RViT and ViT).
+    Inputs arrive in fp32, as decoded frames do; `dtype` casts them for the meta run."""
+    b, t = input_shape[:2]
+    if streaming:
+        check_streams(model)
+        state, total = model.init_state(b, device), 0
+        for _ in range(t):  # each frame decoded (and freed) in turn
+            frame = torch.empty(b, 1, *input_shape[2:], device=device).to(dtype)
+            feature, state = model.recur(frame, state)
+            total = total + feature[:, 0]
+        return model.head(total / t)
+    decoded = torch.empty(input_shape, device=device)  # fp32, held by the caller throughout
+    out = model(decoded.to(dtype))
+    if train:
+        out.float().sum().backward()
+    return out
+
+
+def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
+                  dtype=torch.float32, streaming: bool = False, weights_dtype=torch.float32) -> int:
+    """Peak bytes for a video batch of `input_shape` (B, T, C, H, W), without computing.
+
+    train: forward and backward (parameter gradients included). streaming: frames arrive one
+    at a time (inference), so the clip is never held whole. weights_dtype: the stored weights'
+    type; fp32 weights under a lower `dtype` also hold autocast's cast copies, while weights
+    stored in `dtype` itself (model.to(torch.bfloat16), for inference) hold none. An
+    rm.accelerate'd model is estimated as it runs (frame checkpointing, the wavefront).
+    """
+    with torch.device("meta"):
+        meta = build_model(model.cfg).to(weights_dtype)
+    for module in meta.modules():
+        if isinstance(module, Attention):
+            module.softmax_attention = fused_attention
+    execution = getattr(model, "execution", None)
+    meta = accelerate(meta, **(execution.options if execution is not None else {}))
+    params = tensor_bytes(meta.parameters())
+    if dtype != weights_dtype:
+        meta.to(dtype)  # autocast's cast copies of the weights
+        params += tensor_bytes(meta.parameters())
+    meta.train(train)
+    grad = train and not streaming
+    if streaming:  # every step after the second allocates and frees the same: the peak is known
+        input_shape = (input_shape[0], min(input_shape[1], 3), *input_shape[2:])
+    with torch.set_grad_enabled(grad), MemoryTracker() as tracker:
+        _run(meta, input_shape, grad, dtype, streaming, "meta")
+    return params + tracker.peak
+
+
+def measure_peak(model: VideoTransformer, input_shape, train: bool = False,
+                 dtype=torch.float32, streaming: bool = False, weights_dtype=torch.float32) -> int:
+    """Peak bytes allocated on the current CUDA device for the same run, under autocast."""
+    if not torch.cuda.is_available():
+        raise RuntimeError("measure_peak needs a CUDA device; use estimate_peak on a CPU")
+    device = torch.device("cuda")
+    model = model.to(device, weights_dtype).train(train)
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    grad = train and not streaming
+    with torch.set_grad_enabled(grad), torch.autocast("cuda", dtype=dtype,
+                                                      enabled=dtype != torch.float32):
+        _run(model, input_shape, grad, torch.float32, streaming, device)
+    torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated() - base + tensor_bytes(model.parameters())
+    model.zero_grad(set_to_none=True)
+    return peak
