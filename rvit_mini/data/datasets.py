@@ -32,6 +32,7 @@ from .annotations import (
     read_text,
     unique_rows,
 )
+from .paths import inside, video_id
 from .video import read_video, resize, sample_indices, to_tensor
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
@@ -174,12 +175,15 @@ def _is_video(path: Path) -> bool:
 def video_folder(root, **kwargs) -> VideoClips:
     """root/<class>/<video>: one folder per class, classes sorted by name; videos by suffix, in
     any case (VIDEO_SUFFIXES); other files are skipped with a warning, a class without videos is
-    refused (its index would shift every class after it)."""
+    refused (its index would shift every class after it), and so is a class folder or video that
+    is a symbolic link leading out of root."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"data set folder not found: {root}")
-    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    entries = {d: sorted(p for p in d.iterdir() if not p.name.startswith(".")) for d in folders}
+    folders = sorted(inside(root, d) for d in root.iterdir()
+                     if d.is_dir() and not d.name.startswith("."))
+    entries = {d: sorted(inside(root, p) for p in d.iterdir() if not p.name.startswith("."))
+               for d in folders}
     videos = {d: [p for p in entries[d] if _is_video(p)] for d in folders}
     if not any(videos.values()):
         raise ValueError(f"no videos ({' '.join(VIDEO_SUFFIXES)}) under {root}/<class>/")
@@ -218,8 +222,9 @@ def jester(root, split: str = "train", **kwargs) -> VideoClips:
     for n, row in read_rows(split_file, delimiter=";"):
         if len(row) > 2 or not row[0]:
             raise ValueError(f"{split_file}:{n}: expected 'id;label' or 'id', got {';'.join(row)!r}")
-        rows.append((n, row[0], row[1] if len(row) == 2 else ""))
-    items = [(root / "20bn-jester-v1" / video,
+        rows.append((n, video_id(row[0], f"{split_file}:{n}"), row[1] if len(row) == 2 else ""))
+    frames = root / "20bn-jester-v1"
+    items = [(inside(frames, frames / video, f"{split_file}:{n}"),
               label_index(classes, label, f"{split_file}:{n}") if label else -1)
              for n, video, label in unique_rows(rows, split_file)]
     return VideoClips(items, classes, read=read_jpeg_folder, **kwargs)
@@ -249,19 +254,22 @@ def something_something_v2(root, split: str = "train", **kwargs) -> VideoClips:
             raise ValueError(f"{split_file}, entry {n}: expected an object with an id, got "
                              f"{str(entry)[:80]}")
         template = str(entry.get("template", "")).replace("[", "").replace("]", "")
-        rows.append((f"entry {n}", str(entry["id"]), template))
-    items = [(root / "20bn-something-something-v2" / f"{video}.webm",
+        rows.append((f"entry {n}", video_id(str(entry["id"]).strip(), f"{split_file}, entry {n}"),
+                     template))
+    videos = root / "20bn-something-something-v2"
+    items = [(inside(videos, videos / f"{video}.webm", f"{split_file}, {n}"),
               label_index(classes, template, f"{split_file}, {n}") if template else -1)
              for n, video, template in unique_rows(rows, split_file)]
     return VideoClips(items, classes, **kwargs)
 
 
 def _kinetics_videos(folder: Path) -> dict:
-    """{name without suffix: path} of the videos in folder and in its class subfolders."""
+    """{name without suffix: path} of the videos in folder and in its class subfolders; a
+    subfolder that links out of folder is refused."""
     if not folder.is_dir():
         raise FileNotFoundError(f"video folder not found: {folder} (expected <id>_<start>_<end>"
                                 ".mp4 files in it, or in one subfolder per class)")
-    subfolders = sorted(d for d in folder.iterdir() if d.is_dir())
+    subfolders = sorted(inside(folder, d) for d in folder.iterdir() if d.is_dir())
     return {p.stem: p for d in [*subfolders, folder] for p in d.iterdir() if _is_video(p)}
 
 
@@ -280,11 +288,12 @@ def kinetics(root, split: str = "train", classes: list | None = None, **kwargs) 
         where = f"{split_file}:{n}"
         if not row["youtube_id"].strip():
             raise ValueError(f"{where}: the youtube_id is empty")
+        youtube_id = video_id(row["youtube_id"].strip(), where)
         start, end = (int(number(row[c], where, c)) for c in ("time_start", "time_end"))
-        rows.append((n, f"{row['youtube_id'].strip()}_{start:06d}_{end:06d}",
-                     (row.get("label") or "").strip()))
-    videos = _kinetics_videos(root / split)
-    items = [(videos.get(name, root / split / f"{name}.mp4"),
+        rows.append((n, f"{youtube_id}_{start:06d}_{end:06d}", (row.get("label") or "").strip()))
+    folder = root / split
+    videos = _kinetics_videos(folder)
+    items = [(inside(folder, videos.get(name, folder / f"{name}.mp4"), f"{split_file}:{n}"),
               label_index(classes, label, f"{split_file}:{n}") if label else -1)
              for n, name, label in unique_rows(rows, split_file)]
     return VideoClips(items, classes, **kwargs)
@@ -317,17 +326,18 @@ def charades(root, split: str = "train", **kwargs) -> VideoClips:
     codes, names = zip(*(line.split(maxsplit=1) for _, line in lines))
     split_file = _find(root, [f"Charades_v1_{split}.csv"], "annotation file")
     videos = _find(root, ["Charades_v1_480", "Charades_v1"], "video folder")
-    rows = [(n, row["id"].strip(), (row["actions"] or "").strip())
+    rows = [(n, video_id(row["id"].strip(), f"{split_file}:{n}"), (row["actions"] or "").strip())
             for n, row in read_table(split_file, ("id", "actions"))]
     items, segments = [], {}
     for n, video, actions in unique_rows(rows, split_file):
-        segments[video] = charades_segments(actions, f"{split_file}:{n}")
+        path = inside(videos, videos / f"{video}.mp4", f"{split_file}:{n}")
+        segments[path] = charades_segments(actions, f"{split_file}:{n}")
         target = torch.zeros(len(codes))
-        for code, _, _ in segments[video]:
+        for code, _, _ in segments[path]:
             target[label_index(list(codes), code, f"{split_file}:{n}")] = 1
-        items.append((videos / f"{video}.mp4", target))
+        items.append((path, target))
     clips = VideoClips(items, list(names), **kwargs)
-    clips.segments = [segments[path.stem] for path, _ in clips.items]
+    clips.segments = [segments[path] for path, _ in clips.items]
     return clips
 
 
