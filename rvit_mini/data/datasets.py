@@ -30,7 +30,9 @@ from .annotations import (
     read_rows,
     read_table,
     read_text,
+    unique_names,
     unique_rows,
+    whole,
 )
 from .paths import inside, video_id
 from .video import read_video, resize, sample_indices, to_tensor
@@ -215,8 +217,8 @@ def jester(root, split: str = "train", **kwargs) -> VideoClips:
     keep the file that came with the data), jester-v1-{train,validation,test}.csv (`id;label`, no
     header; test: `id` only -> target -1), frames in 20bn-jester-v1/<id>/00001.jpg ..."""
     root = Path(root)
-    classes = [label for _, label in read_lines(_find(root, ["jester-v1-labels.csv"],
-                                                      "annotation file"))]
+    labels_file = _find(root, ["jester-v1-labels.csv"], "annotation file")
+    classes = unique_names(read_lines(labels_file), labels_file)
     split_file = _find(root, [f"jester-v1-{split}.csv"], "annotation file")
     rows = []
     for n, row in read_rows(split_file, delimiter=";"):
@@ -245,7 +247,13 @@ def something_something_v2(root, split: str = "train", **kwargs) -> VideoClips:
     root = Path(root)
     labels_file = _ssv2_file(root, "labels")
     names = read_json(labels_file, dict, 'an object {"template": "index", ...}')
-    index = {name: number(i, f"{labels_file}, {name!r}", "the index") for name, i in names.items()}
+    index = {name: whole(i, f"{labels_file}, {name!r}", "the index") for name, i in names.items()}
+    template = {}
+    for name, i in index.items():
+        if i in template:
+            raise ValueError(f"{labels_file}, {name!r}: the index {i} is also that of "
+                             f"{template[i]!r}; each template has its own index")
+        template[i] = name
     classes = sorted(index, key=index.get)
     split_file = _ssv2_file(root, split)
     rows = []
@@ -281,7 +289,8 @@ def kinetics(root, split: str = "train", classes: list | None = None, **kwargs) 
     root = Path(root)
     if classes is None:
         train = read_table(_find(root, ["annotations/train.csv"], "annotation file"), ("label",))
-        classes = sorted({row["label"] for _, row in train if row["label"]})
+        classes = sorted({row["label"].strip() for _, row in train if row["label"].strip()})
+    classes = unique_names([(f"entry {i}", name) for i, name in enumerate(classes)], "classes")
     split_file = _find(root, [f"annotations/{split}.csv"], "annotation file")
     rows = []
     for n, row in read_table(split_file, ("youtube_id", "time_start", "time_end")):
@@ -289,7 +298,9 @@ def kinetics(root, split: str = "train", classes: list | None = None, **kwargs) 
         if not row["youtube_id"].strip():
             raise ValueError(f"{where}: the youtube_id is empty")
         youtube_id = video_id(row["youtube_id"].strip(), where)
-        start, end = (int(number(row[c], where, c)) for c in ("time_start", "time_end"))
+        start, end = (whole(row[c], where, c) for c in ("time_start", "time_end"))
+        if end <= start:
+            raise ValueError(f"{where}: time_end {end} is not after time_start {start}")
         rows.append((n, f"{youtube_id}_{start:06d}_{end:06d}", (row.get("label") or "").strip()))
     folder = root / split
     videos = _kinetics_videos(folder)
@@ -323,7 +334,8 @@ def charades(root, split: str = "train", **kwargs) -> VideoClips:
     for n, line in lines:
         if len(line.split(maxsplit=1)) != 2:
             raise ValueError(f"{class_file}:{n}: expected 'c000 class name', got {line!r}")
-    codes, names = zip(*(line.split(maxsplit=1) for _, line in lines))
+    codes = unique_names([(n, line.split()[0]) for n, line in lines], class_file, "class code")
+    names = unique_names([(n, line.split(maxsplit=1)[1]) for n, line in lines], class_file)
     split_file = _find(root, [f"Charades_v1_{split}.csv"], "annotation file")
     videos = _find(root, ["Charades_v1_480", "Charades_v1"], "video folder")
     rows = [(n, video_id(row["id"].strip(), f"{split_file}:{n}"), (row["actions"] or "").strip())
@@ -334,9 +346,9 @@ def charades(root, split: str = "train", **kwargs) -> VideoClips:
         segments[path] = charades_segments(actions, f"{split_file}:{n}")
         target = torch.zeros(len(codes))
         for code, _, _ in segments[path]:
-            target[label_index(list(codes), code, f"{split_file}:{n}")] = 1
+            target[label_index(codes, code, f"{split_file}:{n}")] = 1
         items.append((path, target))
-    clips = VideoClips(items, list(names), **kwargs)
+    clips = VideoClips(items, names, **kwargs)
     clips.segments = [segments[path] for path, _ in clips.items]
     return clips
 
