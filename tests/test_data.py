@@ -213,6 +213,9 @@ class CountingFrame:
     def __init__(self, frame):
         self.frame = frame
 
+    def __getattr__(self, name):
+        return getattr(self.frame, name)
+
     def to_ndarray(self, **kwargs):
         CountingContainer.converted.append(self.frame)
         return self.frame.to_ndarray(**kwargs)

@@ -14,6 +14,7 @@ The layouts each reads are in the README (Data). Every loader:
 """
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -201,15 +202,40 @@ def video_folder(root, **kwargs) -> VideoClips:
     return VideoClips(items, [d.name for d in folders], **kwargs)
 
 
+def _by_number(path: Path) -> list:
+    """Sort key: the name with its numbers as numbers, so 2.jpg comes before 10.jpg."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def _read_jpeg(file: Path) -> np.ndarray:
+    """One JPEG frame -> (H, W, 3) uint8; whatever PIL raises (a truncated file, a header that
+    claims more pixels than its decompression-bomb limit) is a ValueError naming the file."""
+    try:
+        with Image.open(file) as image:
+            return np.asarray(image.convert("RGB"))
+    except Exception as err:  # OSError, SyntaxError, Image.DecompressionBombError, ...
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise ValueError(f"cannot decode {file}: {reason} (is the file truncated or not a "
+                         "JPEG?)") from err
+
+
 def read_jpeg_folder(folder: Path, num_frames, sampling="uniform", stride=1) -> torch.Tensor:
-    """A folder of numbered JPEG frames (00001.jpg, ...) -> (T, 3, H, W) float."""
+    """A folder of numbered JPEG frames (00001.jpg, ..., or 1.jpg, ..., in the order of their
+    numbers) -> (T, 3, H, W) float; frames that differ in size are refused."""
     if not folder.is_dir():
         raise FileNotFoundError(f"frame folder not found: {folder}")
-    files = sorted(folder.glob("*.jpg"))
+    files = sorted(folder.glob("*.jpg"), key=_by_number)
     if not files:
         raise ValueError(f"{folder} has no frames (*.jpg)")
     picked = sample_indices(len(files), num_frames, sampling, stride)
-    return to_tensor(np.stack([np.asarray(Image.open(files[i]).convert("RGB")) for i in picked]))
+    frames = {i: _read_jpeg(files[i]) for i in np.unique(picked).tolist()}
+    first = min(frames)
+    other = next((i for i in frames if frames[i].shape != frames[first].shape), None)
+    if other is not None:
+        (h0, w0, _), (h1, w1, _) = frames[first].shape, frames[other].shape
+        raise ValueError(f"cannot decode {folder}: its frames differ in size ({files[first].name} "
+                         f"is {h0}x{w0}, {files[other].name} is {h1}x{w1})")
+    return to_tensor(np.stack([frames[i] for i in picked.tolist()]))
 
 
 def jester(root, split: str = "train", **kwargs) -> VideoClips:

@@ -128,11 +128,19 @@ def _open_pyav(path: Path):
 
 
 def _pyav_frames(path: Path) -> Iterator[av.VideoFrame]:
-    """Decode the first video stream frame by frame; nothing is kept."""
+    """Decode the first video stream frame by frame; nothing is kept. A stream whose frames
+    change size (decord refuses it too) is refused at the first frame that differs."""
     container, stream = _open_pyav(path)
     with container:
         try:
-            yield from container.decode(stream)
+            for n, frame in enumerate(container.decode(stream)):
+                if n == 0:
+                    size = frame.height, frame.width
+                elif (frame.height, frame.width) != size:
+                    raise ValueError(f"cannot decode {path}: its frames change size from "
+                                     f"{size[0]}x{size[1]} to {frame.height}x{frame.width} at "
+                                     f"frame {n}; re-encode it at one size")
+                yield frame
         except av.error.FFmpegError as err:
             raise _decode_error(path, err) from err
 
