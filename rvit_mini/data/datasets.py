@@ -36,7 +36,8 @@ from .annotations import (
     whole,
 )
 from .paths import inside, video_id
-from .video import read_video, resize, sample_indices, to_tensor
+from .values import check_count
+from .video import check_sampling, read_video, resize, sample_indices, to_tensor
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
 
@@ -120,6 +121,9 @@ class VideoClips(Dataset):
                  exclude=None, on_error="skip"):
         _choice("missing", missing, ("skip", "error"))
         _choice("on_error", on_error, ("skip", "raise"))
+        check_sampling(num_frames, sampling, stride)
+        if size is not None:
+            check_count("size", size)
         listed = len(items)
         items = _without_excluded(items, read_exclude(exclude))
         present = [Path(path).exists() for path, _ in items]
