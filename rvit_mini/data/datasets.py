@@ -35,7 +35,8 @@ from .annotations import (
     unique_rows,
     whole,
 )
-from .paths import inside, video_id
+from .export import check_finished
+from .paths import inside, plain_name
 from .values import check_count
 from .video import check_sampling, read_video, resize, sample_indices, to_tensor
 
@@ -183,8 +184,10 @@ def video_folder(root, **kwargs) -> VideoClips:
     """root/<class>/<video>: one folder per class, classes sorted by name; videos by suffix, in
     any case (VIDEO_SUFFIXES); other files are skipped with a warning, a class without videos is
     refused (its index would shift every class after it), and so is a class folder or video that
-    is a symbolic link leading out of root."""
+    is a symbolic link leading out of root, and so is an export that did not finish (see
+    export.py)."""
     root = Path(root)
+    check_finished(root)
     if not root.is_dir():
         raise FileNotFoundError(f"data set folder not found: {root}")
     folders = sorted(inside(root, d) for d in root.iterdir()
@@ -254,7 +257,7 @@ def jester(root, split: str = "train", **kwargs) -> VideoClips:
     for n, row in read_rows(split_file, delimiter=";"):
         if len(row) > 2 or not row[0]:
             raise ValueError(f"{split_file}:{n}: expected 'id;label' or 'id', got {';'.join(row)!r}")
-        rows.append((n, video_id(row[0], f"{split_file}:{n}"), row[1] if len(row) == 2 else ""))
+        rows.append((n, plain_name(row[0], f"{split_file}:{n}"), row[1] if len(row) == 2 else ""))
     frames = root / "20bn-jester-v1"
     items = [(inside(frames, frames / video, f"{split_file}:{n}"),
               label_index(classes, label, f"{split_file}:{n}") if label else -1)
@@ -292,7 +295,7 @@ def something_something_v2(root, split: str = "train", **kwargs) -> VideoClips:
             raise ValueError(f"{split_file}, entry {n}: expected an object with an id, got "
                              f"{str(entry)[:80]}")
         template = str(entry.get("template", "")).replace("[", "").replace("]", "")
-        rows.append((f"entry {n}", video_id(str(entry["id"]).strip(), f"{split_file}, entry {n}"),
+        rows.append((f"entry {n}", plain_name(str(entry["id"]).strip(), f"{split_file}, entry {n}"),
                      template))
     videos = root / "20bn-something-something-v2"
     items = [(inside(videos, videos / f"{video}.webm", f"{split_file}, {n}"),
@@ -327,7 +330,7 @@ def kinetics(root, split: str = "train", classes: list | None = None, **kwargs) 
         where = f"{split_file}:{n}"
         if not row["youtube_id"].strip():
             raise ValueError(f"{where}: the youtube_id is empty")
-        youtube_id = video_id(row["youtube_id"].strip(), where)
+        youtube_id = plain_name(row["youtube_id"].strip(), where)
         start, end = (whole(row[c], where, c) for c in ("time_start", "time_end"))
         if end <= start:
             raise ValueError(f"{where}: time_end {end} is not after time_start {start}")
@@ -368,7 +371,7 @@ def charades(root, split: str = "train", **kwargs) -> VideoClips:
     names = unique_names([(n, line.split(maxsplit=1)[1]) for n, line in lines], class_file)
     split_file = _find(root, [f"Charades_v1_{split}.csv"], "annotation file")
     videos = _find(root, ["Charades_v1_480", "Charades_v1"], "video folder")
-    rows = [(n, video_id(row["id"].strip(), f"{split_file}:{n}"), (row["actions"] or "").strip())
+    rows = [(n, plain_name(row["id"].strip(), f"{split_file}:{n}"), (row["actions"] or "").strip())
             for n, row in read_table(split_file, ("id", "actions"))]
     items, segments = [], {}
     for n, video, actions in unique_rows(rows, split_file):

@@ -11,14 +11,14 @@ another disk) is fine: the links looked at are those below it.
 from pathlib import Path, PureWindowsPath
 
 
-def video_id(text: str, where: str) -> str:
-    """An annotation field that names a video, refused unless it is a plain name (no '/', '\\',
-    drive or '..'); where: 'file:line'."""
+def plain_name(text: str, where: str,
+               what: str = "a video id, a plain name such as 34870") -> str:
+    """A name for a file or folder (a video id in an annotation file, a class), refused unless
+    it is a plain name: no '/', '\\', drive, '.' or '..'; where: 'file:line' it came from."""
     if not text or text in (".", "..") or any(c in text for c in "/\\\0") or \
             PureWindowsPath(text).drive:
-        raise ValueError(f"{where}: expected a video id, a plain name such as 34870, got "
-                         f"{text!r}; an id is never a path (it would point outside the data "
-                         "set's folder): fix the row")
+        raise ValueError(f"{where}: expected {what}, got {text!r}; a name is never a path (it "
+                         "could point outside the data set's folder): fix it")
     return text
 
 
