@@ -48,7 +48,8 @@ def cmd_info(args) -> None:
 
 def cmd_make_data(args) -> None:
     """Export a StickActions split to mp4 files: OUT/<split>/<class>/<i>.mp4 and OUT/<split>.csv."""
-    ds = data.StickActions(args.split, args.frames, args.size, args.seed, num_clips=args.clips)
+    ds = data.StickActions(args.split, args.frames, args.size, args.seed, num_clips=args.clips,
+                           keep=False)  # written once, never read again
     check_batch_fits(ds, 1)  # one clip at a time
     folder = data.export_split(ds, args.out, args.split, args.fps, args.overwrite, progress=tqdm)
     print(f"wrote {len(ds)} clips to {folder} (load with rvit_mini.data.video_folder)")

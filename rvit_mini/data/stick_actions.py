@@ -171,11 +171,13 @@ class StickActions(Dataset):
 
     Clip i has class i % K of `classes` (all 9 actions by default, or a subset for a quick
     lesson) and is rendered from the seed (seed, split, i), so splits never share a clip.
-    Rendered clips are kept (uint8) after first use.
+    Rendered clips are kept (uint8, T x 3 x size^2 bytes each) after first use, for training
+    several epochs; keep=False renders a clip on every access and keeps none (for one pass, as
+    make-data's export of 27,000 clips, which would keep 5.3 GB at 64x64).
     """
 
     def __init__(self, split: str = "train", num_frames: int = 16, size: int = 32, seed: int = 0,
-                 num_clips: int | None = None, classes: list | None = None):
+                 num_clips: int | None = None, classes: list | None = None, keep: bool = True):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
         self.split, self.seed = split, check_count("seed", seed, 0)
@@ -183,7 +185,7 @@ class StickActions(Dataset):
         self.classes = list(CLASSES if classes is None else _subset(classes))
         self.num_clips = DEFAULT_CLIPS[split] if num_clips is None else \
             check_count("num_clips", num_clips, 0)
-        self._cache = {}
+        self._kept = {} if keep else None
 
     def __len__(self) -> int:
         return self.num_clips
@@ -198,10 +200,13 @@ class StickActions(Dataset):
         """Clip `index` as uint8 frames (T, H, W, 3)."""
         if not 0 <= index < len(self):
             raise IndexError(f"clip {index} out of range for {len(self)} clips")
-        if index not in self._cache:
-            self._cache[index] = render_clip(self.classes[self.label(index)], self.num_frames,
-                                             self.size, self.clip_seed(index))
-        return self._cache[index]
+        if self._kept is not None and index in self._kept:
+            return self._kept[index]
+        frames = render_clip(self.classes[self.label(index)], self.num_frames, self.size,
+                             self.clip_seed(index))
+        if self._kept is not None:
+            self._kept[index] = frames
+        return frames
 
     def __getitem__(self, index: int):
         return to_tensor(self.frames(index)), self.label(index)
