@@ -188,3 +188,12 @@ def test_kinetics_labels_are_the_same_class_whatever_the_spaces_around_them(tmp_
     with pytest.warns(UserWarning, match="absent"):
         clips = data.kinetics(tmp_path, "train")
     assert clips.classes == sorted(KINETICS_LABELS) and clips.items[0][1] == 0
+
+
+def test_a_header_that_names_a_column_twice_is_refused(tmp_path):
+    kinetics_rows(tmp_path, "a,x1,0,10")
+    table = tmp_path / "annotations" / "train.csv"
+    table.write_text("label,youtube_id,time_start,time_end,label\na,x1,0,10,b\n")
+    with pytest.raises(ValueError, match=re.escape(
+            f"{table}:1: the header names the column 'label' twice; keep one")):
+        data.kinetics(tmp_path, "train")

@@ -139,3 +139,16 @@ def test_video_folder_refuses_links_out_of_its_folder(tmp_path, linked):
             f"{link} is a symbolic link to {target}, outside {root}; copy the video in or remove "
             "the link")):
         data.video_folder(root)
+
+
+def test_a_jester_frame_linked_out_of_its_folder_is_refused(tmp_path):
+    root = tmp_path / "jester"
+    root.mkdir()
+    jester_tree(root)
+    secret = tmp_path / "secret.jpg"
+    (root / "20bn-jester-v1" / "34870" / "00003.jpg").rename(secret)
+    (root / "20bn-jester-v1" / "34870" / "00003.jpg").symlink_to(secret)
+    clips = data.jester(root, "validation", num_frames=8, on_error="raise")
+    with pytest.raises(ValueError, match=re.escape(
+            f"00003.jpg is a symbolic link to {secret}, outside {root / '20bn-jester-v1' / '34870'}")):
+        clips[0]

@@ -403,3 +403,18 @@ def test_a_video_whose_frames_change_size_is_refused_naming_it(tmp_path, backend
     for read in reads.values():
         with pytest.raises(ValueError, match=f"cannot decode {re.escape(str(video))}"):
             read()
+
+
+def test_an_unknown_data_set_name_is_refused_naming_the_known_ones(tmp_path):
+    for call in (lambda: data.load("kinetic", tmp_path, "train"),
+                 lambda: data.check_data("kinetic", tmp_path)):
+        with pytest.raises(ValueError, match=re.escape(
+                "unknown data set 'kinetic'; choose one of folder, jester, ssv2, kinetics, "
+                "charades")):
+            call()
+
+
+def test_check_data_takes_one_split_as_a_string(tmp_path):
+    kinetics_tree(tmp_path)
+    report, bad = data.check_data("kinetics", tmp_path, "train")
+    assert list(report) == ["train"] and report["train"]["present"] == 4 and bad == []

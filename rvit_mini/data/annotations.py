@@ -43,6 +43,9 @@ def read_table(path: Path, required: tuple) -> list:
     kept. A row that lacks a required column's value is refused."""
     reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
     header = reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
+    twice = next((name for i, name in enumerate(header) if name in header[:i]), None)
+    if twice is not None:
+        raise ValueError(f"{path}:1: the header names the column {twice!r} twice; keep one")
     lacking = [name for name in required if name not in header]
     if lacking:
         raise ValueError(f"{path}: expected the columns {','.join(required)}; its header is "

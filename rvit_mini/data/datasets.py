@@ -235,7 +235,7 @@ def read_jpeg_folder(folder: Path, num_frames, sampling="uniform", stride=1) -> 
     if not files:
         raise ValueError(f"{folder} has no frames (*.jpg)")
     picked = sample_indices(len(files), num_frames, sampling, stride)
-    frames = {i: _read_jpeg(files[i]) for i in np.unique(picked).tolist()}
+    frames = {i: _read_jpeg(inside(folder, files[i])) for i in np.unique(picked).tolist()}
     first = min(frames)
     other = next((i for i in frames if frames[i].shape != frames[first].shape), None)
     if other is not None:
@@ -395,8 +395,15 @@ VAL_SPLITS = {"stick_actions": "val", "folder": "val", "jester": "validation",
               "ssv2": "validation", "kinetics": "val", "charades": "test"}
 
 
+def check_name(name: str) -> None:
+    """Refuse a data set name that is not one of LOADERS'."""
+    if name not in LOADERS:
+        raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(LOADERS)}")
+
+
 def load(name: str, root, split: str, **kwargs) -> VideoClips:
     """LOADERS[name] on one split; 'folder' reads root/<split>/<class>/<video>."""
+    check_name(name)
     if name == "folder":
         return video_folder(Path(root) / split, **kwargs)
     return LOADERS[name](root, split, **kwargs)
