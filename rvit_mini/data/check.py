@@ -10,7 +10,7 @@ from pathlib import Path
 from torch.utils.data import DataLoader, Dataset
 
 from ..progress import tqdm
-from .datasets import SPLITS, VideoClips, check_name, load
+from .datasets import SPLITS, VideoClips, check_loader, load
 from .video import count_frames, read_video
 
 
@@ -45,7 +45,7 @@ def check_data(name: str, root, splits=None, workers: int = 0) -> tuple[dict, li
     """Scan splits (one name, a list of them, or by default all of SPLITS[name]) -> ({split:
     counts, or the reason it could not be loaded}, [(path, error)] of the undecodable videos).
     Counts: listed, present, missing, undecodable, and the first missing paths."""
-    check_name(name)
+    check_loader(name)
     report, bad = {}, []
     for split in [splits] if isinstance(splits, str) else splits or SPLITS[name]:
         try:

@@ -183,9 +183,8 @@ def _is_video(path: Path) -> bool:
 def video_folder(root, **kwargs) -> VideoClips:
     """root/<class>/<video>: one folder per class, classes sorted by name; videos by suffix, in
     any case (VIDEO_SUFFIXES); other files are skipped with a warning, a class without videos is
-    refused (its index would shift every class after it), and so is a class folder or video that
-    is a symbolic link leading out of root, and so is an export that did not finish (see
-    export.py)."""
+    refused (its index would shift every class after it), as are a class folder or video that is
+    a symbolic link leading out of root and a split whose export did not finish (export.py)."""
     root = Path(root)
     check_finished(root)
     if not root.is_dir():
@@ -281,12 +280,12 @@ def something_something_v2(root, split: str = "train", **kwargs) -> VideoClips:
     labels_file = _ssv2_file(root, "labels")
     names = read_json(labels_file, dict, 'an object {"template": "index", ...}')
     index = {name: whole(i, f"{labels_file}, {name!r}", "the index") for name, i in names.items()}
-    template = {}
+    by_index = {}
     for name, i in index.items():
-        if i in template:
+        if i in by_index:
             raise ValueError(f"{labels_file}, {name!r}: the index {i} is also that of "
-                             f"{template[i]!r}; each template has its own index")
-        template[i] = name
+                             f"{by_index[i]!r}; each template has its own index")
+        by_index[i] = name
     classes = sorted(index, key=index.get)
     split_file = _ssv2_file(root, split)
     rows = []
@@ -395,7 +394,7 @@ VAL_SPLITS = {"stick_actions": "val", "folder": "val", "jester": "validation",
               "ssv2": "validation", "kinetics": "val", "charades": "test"}
 
 
-def check_name(name: str) -> None:
+def check_loader(name: str) -> None:
     """Refuse a data set name that is not one of LOADERS'."""
     if name not in LOADERS:
         raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(LOADERS)}")
@@ -403,7 +402,7 @@ def check_name(name: str) -> None:
 
 def load(name: str, root, split: str, **kwargs) -> VideoClips:
     """LOADERS[name] on one split; 'folder' reads root/<split>/<class>/<video>."""
-    check_name(name)
+    check_loader(name)
     if name == "folder":
         return video_folder(Path(root) / split, **kwargs)
     return LOADERS[name](root, split, **kwargs)

@@ -77,10 +77,11 @@ def _floats_to_uint8(frames: torch.Tensor) -> torch.Tensor:
     as clamping would turn them white or black."""
     if frames.numel() and not torch.isfinite(frames).all():
         raise ValueError("expected float frames in [0, 1], got NaN or inf; pass finite values")
-    if frames.numel() and (frames.min() < 0 or frames.max() > 1):
-        hint = " (floats in 0-255? divide by 255)" if frames.max() > 1 else ""
-        raise ValueError(f"expected float frames in [0, 1], got values from {frames.min():.4g} "
-                         f"to {frames.max():.4g}{hint}, or pass uint8")
+    lo, hi = (frames.min().item(), frames.max().item()) if frames.numel() else (0, 0)
+    if lo < 0 or hi > 1:
+        hint = " (floats in 0-255? divide by 255)" if hi > 1 else ""
+        raise ValueError(f"expected float frames in [0, 1], got values from {lo:.4g} to "
+                         f"{hi:.4g}{hint}, or pass uint8")
     return (frames * 255 + 0.5).to(torch.uint8)
 
 
