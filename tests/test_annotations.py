@@ -5,7 +5,7 @@ nothing reported."""
 import re
 
 import pytest
-from test_datasets import CHARADES_HEADER, jester_tree, kinetics_tree
+from test_datasets import CHARADES_HEADER, KINETICS_LABELS, jester_tree, kinetics_tree
 
 from rvit_mini import data
 
@@ -60,6 +60,56 @@ MALFORMED = {
         lambda root: charades_files(root, "c000 Holding\n",
                                     ['A,s,x,1,1,Yes,x,,x,"c000 abc 2.0",2']),
         "charades", "Charades_v1_train.csv:2: a start should be a number, got 'abc'"),
+    "kinetics: a time that is infinite": (
+        lambda root: kinetics_rows(root, "a,x1,inf,10"), "kinetics",
+        "annotations/train.csv:2: time_start should be a finite number, got 'inf'"),
+    "kinetics: a time that is not a number at all": (
+        lambda root: kinetics_rows(root, "a,x1,0,nan"), "kinetics",
+        "annotations/train.csv:2: time_end should be a finite number, got 'nan'"),
+    "kinetics: a time in fractions of a second": (
+        lambda root: kinetics_rows(root, "a,x1,0.5,10"), "kinetics",
+        r"annotations/train.csv:2: time_start should be a whole number >= 0, got '0.5'"),
+    "kinetics: a negative time": (
+        lambda root: kinetics_rows(root, "a,x1,-5,10"), "kinetics",
+        r"annotations/train.csv:2: time_start should be a whole number >= 0, got '-5'"),
+    "kinetics: a clip that ends before it starts": (
+        lambda root: kinetics_rows(root, "a,x1,20,10"), "kinetics",
+        r"annotations/train.csv:2: time_end 10 is not after time_start 20"),
+    "ssv2: labels nested deeper than Python reads": (
+        lambda root: ssv2_files(root, "[" * 100_000, "[]"),
+        "ssv2", r"labels.json: JSON nested too deeply to read"),
+    "ssv2: an index that is infinite": (
+        lambda root: ssv2_files(root, '{"Pushing something": "inf"}', "[]"),
+        "ssv2", r"labels.json, 'Pushing something': the index should be a finite number, "
+                "got 'inf'"),
+    "ssv2: an index that is not whole": (
+        lambda root: ssv2_files(root, '{"Pushing something": "0.5"}', "[]"),
+        "ssv2", r"labels.json, 'Pushing something': the index should be a whole number >= 0"),
+    "ssv2: a template listed twice": (
+        lambda root: ssv2_files(root, '{"Pushing something": "0",\n"Pushing something": "1"}',
+                                "[]"),
+        "ssv2", r"labels.json: the key 'Pushing something' appears twice in one JSON object"),
+    "ssv2: one index for two templates": (
+        lambda root: ssv2_files(root, '{"Pushing something": "0", "Pulling something": "0"}',
+                                "[]"),
+        "ssv2", r"labels.json, 'Pulling something': the index 0 is also that of "
+                r"'Pushing something'; each template has its own index"),
+    "charades: a time that is infinite": (
+        lambda root: charades_files(root, "c000 Holding\n",
+                                    ['A,s,x,1,1,Yes,x,,x,"c000 0.0 inf",2']),
+        "charades", "Charades_v1_train.csv:2: an end should be a finite number, got 'inf'"),
+    "charades: a class code listed twice": (
+        lambda root: charades_files(root, "c000 Holding\nc001 Eating\nc000 Sitting\n", []),
+        "charades", r"Charades_v1_classes.txt:3: the class code 'c000' is listed again "
+                    r"\(line 1\); list each class once"),
+    "charades: a class name listed twice": (
+        lambda root: charades_files(root, "c000 Holding\nc001 Holding\n", []),
+        "charades", r"Charades_v1_classes.txt:2: the class 'Holding' is listed again"),
+    "jester: a class listed twice": (
+        lambda root: (jester_tree(root), (root / "jester-v1-labels.csv").write_text(
+            "Swiping Left\nNo gesture\nDoing other things\nNo gesture\n")), "jester",
+        r"jester-v1-labels.csv:4: the class 'No gesture' is listed again \(line 2\); list each "
+        "class once"),
     "jester: a labels file that is not UTF-8": (
         lambda root: (jester_tree(root), (root / "jester-v1-labels.csv").write_bytes(
             b"Swiping Left\nDoing other th\xefngs\n")), "jester",
@@ -121,3 +171,29 @@ def test_exclude_entries_that_match_no_video_are_reported(tmp_path):
             "1 of 2 exclude entries match no video listed here (tarin/x.mp4)")):
         clips = data.kinetics(tmp_path, "train", exclude=[name, "tarin/x.mp4"])
     assert len(clips) == 3
+
+
+def test_a_kinetics_class_list_with_a_class_twice_is_refused(tmp_path):
+    kinetics_tree(tmp_path)
+    with pytest.raises(ValueError, match=re.escape(
+            "classes, entry 2: the class 'abseiling' is listed again (entry 0); list each class "
+            "once")):
+        data.kinetics(tmp_path, "train", classes=["abseiling", "air drumming", "abseiling"])
+
+
+def test_kinetics_labels_are_the_same_class_whatever_the_spaces_around_them(tmp_path):
+    kinetics_tree(tmp_path, present=[0])
+    table = tmp_path / "annotations" / "train.csv"
+    table.write_text(table.read_text(encoding="utf-8-sig").replace('"abseiling"', '" abseiling "'))
+    with pytest.warns(UserWarning, match="absent"):
+        clips = data.kinetics(tmp_path, "train")
+    assert clips.classes == sorted(KINETICS_LABELS) and clips.items[0][1] == 0
+
+
+def test_a_header_that_names_a_column_twice_is_refused(tmp_path):
+    kinetics_rows(tmp_path, "a,x1,0,10")
+    table = tmp_path / "annotations" / "train.csv"
+    table.write_text("label,youtube_id,time_start,time_end,label\na,x1,0,10,b\n")
+    with pytest.raises(ValueError, match=re.escape(
+            f"{table}:1: the header names the column 'label' twice; keep one")):
+        data.kinetics(tmp_path, "train")

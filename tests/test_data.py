@@ -1,4 +1,6 @@
 import hashlib
+import re
+from fractions import Fraction
 
 import av
 import numpy as np
@@ -213,6 +215,9 @@ class CountingFrame:
     def __init__(self, frame):
         self.frame = frame
 
+    def __getattr__(self, name):
+        return getattr(self.frame, name)
+
     def to_ndarray(self, **kwargs):
         CountingContainer.converted.append(self.frame)
         return self.frame.to_ndarray(**kwargs)
@@ -243,7 +248,7 @@ def test_pyav_reads_a_video_that_has_fewer_frames_than_its_container_says(tmp_pa
 def test_writing_zero_frames_or_odd_sizes_is_refused(tmp_path):
     with pytest.raises(ValueError, match="no frames"):
         write_video(tmp_path / "a.mp4", np.zeros((0, 32, 32, 3), np.uint8))
-    with pytest.raises(ValueError, match="even frame sizes, got 31x31"):
+    with pytest.raises(ValueError, match="even frame sizes of at least 2x2, got 31x31"):
         write_video(tmp_path / "a.mp4", np.zeros((2, 31, 31, 3), np.uint8))
 
 
@@ -275,3 +280,81 @@ def test_a_subset_of_classes_relabels_from_zero():
     assert ds.classes == ["jump", "wave"] and [ds[i][1] for i in range(4)] == [0, 1, 0, 1]
     with pytest.raises(ValueError, match="unknown actions \\['dance'\\]"):
         StickActions("train", classes=["jump", "dance"])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: data.sample_indices(20, 4, "dense", stride=0), "stride must be a positive integer"),
+    (lambda: data.sample_indices(20, 4, "dense", stride=-2), "stride must be a positive integer"),
+    (lambda: data.sample_indices(20, 0), "num_frames must be a positive integer"),
+    (lambda: data.sample_indices(20, -4), "num_frames must be a positive integer"),
+    (lambda: data.resize(torch.zeros(1, 3, 8, 8), 0), "size must be a positive integer"),
+    (lambda: StickActions("train", num_frames=0), "num_frames must be a positive integer"),
+    (lambda: StickActions("train", size=0), "size must be a positive integer"),
+    (lambda: StickActions("train", size=-32), "size must be a positive integer"),
+    (lambda: StickActions("train", num_clips=-1), "num_clips must be an integer >= 0"),
+    (lambda: StickActions("train", seed=-1), "seed must be an integer >= 0"),
+    (lambda: StickActions("train", classes=[]), r"classes must name at least one action"),
+    (lambda: StickActions("train", classes=["jump", "wave", "jump"]),
+     r"classes lists 'jump' twice"),
+    (lambda: data.StickStreams("train", num_frames=0), "num_frames must be a positive integer"),
+    (lambda: data.StickStreams("train", size=0), "size must be a positive integer"),
+    (lambda: data.StickStreams("train", num_streams=-1), "num_streams must be an integer >= 0"),
+    (lambda: render_clip("jump", 8, size=0), "size must be a positive integer"),
+    (lambda: render_clip("jump", 8, size=-3), "size must be a positive integer"),
+    (lambda: composite_clip(["sit_down", "drink"], num_frames=0),
+     "num_frames must be a positive integer, got 0"),
+    (lambda: composite_clip(["sit_down", "drink"], num_frames=1),
+     r"num_frames must be at least 2 \(a frame for each of the 2 actions\), got 1"),
+    (lambda: composite_clip(["sit_down", "drink"], size=0), "size must be a positive integer"),
+    (lambda: composite_clip([]), "actions must name at least one action"),
+    (lambda: action_chain(0), "length must be a positive integer, got 0"),
+    (lambda: action_chain(-3), "length must be a positive integer, got -3"),
+    (lambda: data.streams.chain_with_walk(0, "walk_left", True), "length must be a positive"),
+    (lambda: data.streams.StreamWindows(data.StickStreams("val", 16), widths=()),
+     "widths must give at least one window width"),
+    (lambda: data.streams.StreamWindows(data.StickStreams("val", 16), widths=(8, 0)),
+     "each of widths must be a positive integer, got 0"),
+])
+def test_degenerate_settings_are_refused(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("setting, message", [
+    (dict(num_frames=0), "num_frames must be a positive integer"),
+    (dict(sampling="dense", stride=0), "stride must be a positive integer"),
+    (dict(sampling="dense", stride=-1), "stride must be a positive integer"),
+    (dict(sampling="random"), "sampling must be one of"),
+    (dict(size=0), "size must be a positive integer"),
+])
+def test_video_clips_refuse_degenerate_settings_when_built_not_per_video(tmp_path, setting,
+                                                                          message):
+    # every video would fail to read and be skipped with a warning: refuse the setting at once
+    path = write_video(tmp_path / "a.mp4", render_clip("wave", 8, 32, 0))
+    with pytest.raises(ValueError, match=message):
+        data.VideoClips([(path, 0)], ["wave"], **setting)
+
+
+def test_write_video_refuses_frames_it_would_clamp_or_cannot_encode(tmp_path):
+    clip = data.to_tensor(render_clip("wave", 4, 32, 0))
+    with pytest.raises(ValueError, match=re.escape(
+            "expected float frames in [0, 1], got values from 0 to 255 (floats in 0-255? divide "
+            "by 255), or pass uint8")):
+        write_video(tmp_path / "a.mp4", (clip * 255).round())
+    for bad in (float("nan"), float("inf")):
+        frames = clip.clone()
+        frames[1, 0, 3, 3] = bad
+        with pytest.raises(ValueError, match="expected float frames in .0, 1., got NaN or inf"):
+            write_video(tmp_path / "a.mp4", frames)
+    for fps in (0, -12, float("nan"), True):
+        with pytest.raises(ValueError, match="fps must be a positive number"):
+            write_video(tmp_path / "a.mp4", clip, fps=fps)
+    with pytest.raises(ValueError, match="need even frame sizes of at least 2x2, got 0x0"):
+        write_video(tmp_path / "a.mp4", np.zeros((2, 0, 0, 3), np.uint8))
+    assert not (tmp_path / "a.mp4").exists()
+
+
+def test_write_video_takes_a_fractional_frame_rate(tmp_path):
+    path = write_video(tmp_path / "a.mp4", render_clip("wave", 4, 32, 0), fps=12.5)
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].average_rate == Fraction(25, 2)

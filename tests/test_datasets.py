@@ -1,10 +1,13 @@
 """Real data sets as they are downloaded: the official annotation files (copied row formats),
 both Kinetics layouts, absent and undecodable videos, exclude lists, check-data."""
 
+import io
 import json
+import re
 import warnings
 from dataclasses import replace
 
+import av
 import pytest
 import torch
 from PIL import Image
@@ -320,3 +323,101 @@ def test_fit_refuses_an_unlabelled_split_before_its_first_step(tmp_path):
     with pytest.raises(ValueError, match=r"the training set has no labels for 1 of its 1 clips"):
         train.fit(model, clips, None, recipe, tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def bomb_jpeg() -> bytes:
+    """A small JPEG whose header claims 20000 x 20000 pixels (PIL's DecompressionBombError)."""
+    buffer = io.BytesIO()
+    Image.fromarray(frames(0)[0]).save(buffer, "JPEG")
+    jpeg = bytearray(buffer.getvalue())
+    start = jpeg.index(b"\xff\xc0")  # the frame header: length, precision, height, width
+    jpeg[start + 5:start + 9] = (20000).to_bytes(2, "big") * 2
+    return bytes(jpeg)
+
+
+@pytest.mark.parametrize("broken", ["bomb", "truncated", "not a jpeg"])
+def test_a_jester_frame_that_cannot_be_read_is_named_and_skipped(tmp_path, broken):
+    jester_tree(tmp_path)
+    frame = tmp_path / "20bn-jester-v1" / "34870" / "00004.jpg"
+    frame.write_bytes({"bomb": bomb_jpeg(), "truncated": frame.read_bytes()[:200],
+                       "not a jpeg": b"GIF89a" + bytes(50)}[broken])
+    clips = data.jester(tmp_path, "validation", num_frames=8)
+    with pytest.warns(UserWarning, match=f"skipped: cannot decode {re.escape(str(frame))}: "):
+        assert clips[0] is None
+    assert clips[1][0].shape == (8, 3, 32, 32)
+    clips.on_error = "raise"
+    with pytest.raises(ValueError, match=f"cannot decode {re.escape(str(frame))}: ") as error:
+        clips[0]
+    assert "\n" not in str(error.value)
+
+
+def test_check_data_reports_a_decompression_bomb_frame_as_undecodable(tmp_path, capsys):
+    jester_tree(tmp_path)
+    (tmp_path / "20bn-jester-v1" / "56557" / "00002.jpg").write_bytes(bomb_jpeg())
+    out = tmp_path / "bad.txt"
+    main(["check-data", "--data", "jester", "--root", str(tmp_path), "--split", "validation",
+          "--out", str(out)])
+    assert "validation: 2 listed, 2 present, 0 missing, 1 undecodable" in capsys.readouterr().out
+    line = out.read_text().splitlines()[1]
+    assert line.startswith("20bn-jester-v1/56557\tcannot decode ") and "00002.jpg" in line
+
+
+def test_jester_frames_of_different_sizes_are_refused_naming_them(tmp_path):
+    jester_tree(tmp_path)
+    Image.fromarray(render_clip("jump", 1, 64, 0)[0]).save(
+        tmp_path / "20bn-jester-v1" / "34870" / "00005.jpg")
+    with pytest.raises(ValueError, match=re.escape(
+            f"cannot decode {tmp_path / '20bn-jester-v1' / '34870'}: its frames differ in size "
+            "(00001.jpg is 32x32, 00005.jpg is 64x64)")):
+        data.jester(tmp_path, "validation", num_frames=8, on_error="raise")[0]
+
+
+def test_frames_numbered_without_leading_zeros_are_read_in_order(tmp_path):
+    clip = frames(0, t=12)
+    for k, frame in enumerate(clip, 1):
+        Image.fromarray(frame).save(tmp_path / f"{k}.jpg", quality=95)
+    video = data.datasets.read_jpeg_folder(tmp_path, None, "all")
+    errors = [(video[t] - data.to_tensor(clip[[u]])[0]).abs().mean() for t in range(12)
+              for u in range(12)]
+    nearest = [min(range(12), key=lambda u: errors[12 * t + u]) for t in range(12)]
+    assert nearest == list(range(12))  # 1, 2, ..., 12: not 1, 10, 11, 12, 2, ...
+
+
+@pytest.mark.parametrize("backend", ["pyav", "decord"])
+def test_a_video_whose_frames_change_size_is_refused_naming_it(tmp_path, backend):
+    if backend == "decord" and data.video_backend() != "decord":
+        pytest.skip("decord is not installed")
+
+    def transport_stream(size):
+        path = tmp_path / f"{size}.ts"
+        with av.open(str(path), "w", format="mpegts") as container:
+            stream = container.add_stream("libx264", rate=12)
+            stream.width, stream.height, stream.pix_fmt = size, size, "yuv420p"
+            for frame in render_clip("wave", 6, size, 0):
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+            container.mux(stream.encode())
+        return path.read_bytes()
+
+    video = tmp_path / "switch.ts"  # two streams back to back: 32x32, then 64x64
+    video.write_bytes(transport_stream(32) + transport_stream(64))
+    reads = {"read_video": lambda: data.read_video(video, 8, backend=backend),
+             "count_frames (check-data)": lambda: data.count_frames(video, backend=backend),
+             "iter_frames (stream)": lambda: list(data.iter_frames(video, backend=backend))}
+    for read in reads.values():
+        with pytest.raises(ValueError, match=f"cannot decode {re.escape(str(video))}"):
+            read()
+
+
+def test_an_unknown_data_set_name_is_refused_naming_the_known_ones(tmp_path):
+    for call in (lambda: data.load("kinetic", tmp_path, "train"),
+                 lambda: data.check_data("kinetic", tmp_path)):
+        with pytest.raises(ValueError, match=re.escape(
+                "unknown data set 'kinetic'; choose one of folder, jester, ssv2, kinetics, "
+                "charades")):
+            call()
+
+
+def test_check_data_takes_one_split_as_a_string(tmp_path):
+    kinetics_tree(tmp_path)
+    report, bad = data.check_data("kinetics", tmp_path, "train")
+    assert list(report) == ["train"] and report["train"]["present"] == 4 and bad == []

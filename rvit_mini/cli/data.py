@@ -1,8 +1,6 @@
 """The data commands: make-data exports StickActions to video files, check-data scans a
 downloaded data set for missing and undecodable videos."""
 
-import csv
-import shutil
 from pathlib import Path
 
 from .. import data
@@ -13,40 +11,11 @@ from .args import check_new_file, count, positive_int
 
 def cmd_make_data(args) -> None:
     """Export a StickActions split to mp4 files: OUT/<split>/<class>/<i>.mp4 and OUT/<split>.csv."""
-    ds = data.StickActions(args.split, args.frames, args.size, args.seed, num_clips=args.clips)
+    ds = data.StickActions(args.split, args.frames, args.size, args.seed, num_clips=args.clips,
+                           keep=False)  # written once, never read again
     check_batch_fits(ds, 1)  # one clip at a time
-    out = Path(args.out)
-    clear_export(out, args.split, args.overwrite)
-    rows = []
-    for i in tqdm(range(len(ds)), desc=f"{args.split} clips", unit="clip"):
-        label = ds.classes[ds.label(i)]
-        path = data.write_video(out / args.split / label / f"{i:05d}.mp4", ds.frames(i), args.fps)
-        rows.append((path.relative_to(out).as_posix(), label))
-    with open(out / f"{args.split}.csv", "w", newline="") as f:
-        csv.writer(f).writerows([("path", "label"), *rows])
-    print(f"wrote {len(rows)} clips to {out / args.split} (load with rvit_mini.data.video_folder)")
-
-
-def clear_export(out: Path, split: str, overwrite: bool) -> None:
-    """Make room for make-data's export of `split` in out: refuse to mix it with an earlier
-    one, or (overwrite) remove the earlier one; never a folder make-data did not write."""
-    folder, table = out / split, out / f"{split}.csv"
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file; give a folder")
-    if not (folder.exists() or table.exists()):
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise ValueError(f"--out {out}: cannot create the folder ({err.strerror})") from None
-        return
-    if not overwrite:
-        raise ValueError(f"{out} already holds a {split} split ({folder}, {table}); choose "
-                         "another --out, or replace it with --overwrite")
-    if folder.exists() and not table.is_file():
-        raise ValueError(f"{folder} exists but {table} does not: it was not written by make-data, "
-                         "so --overwrite leaves it alone; choose another --out")
-    shutil.rmtree(folder, ignore_errors=True)
-    table.unlink()
+    folder = data.export_split(ds, args.out, args.split, args.fps, args.overwrite, progress=tqdm)
+    print(f"wrote {len(ds)} clips to {folder} (load with rvit_mini.data.video_folder)")
 
 
 def cmd_check_data(args) -> None:

@@ -2,14 +2,17 @@
 clips that must fit in this machine's memory."""
 
 import os
+from numbers import Integral
 
 
 def check_count(name: str, value, minimum: int = 1) -> int:
-    """Return value, or raise ValueError saying what `name` must be and what it got."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    """value as an int, or a ValueError saying what `name` must be and what it got: a clip of 0
+    frames, a stride of 0 (one frame repeated) or -1 (the clip reversed) is a mistake to fix,
+    never replaced by something that runs."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
         expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
         raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return value
+    return int(value)
 
 
 def check_batch_fits(dataset, batch_size: int) -> None:

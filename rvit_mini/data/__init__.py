@@ -29,6 +29,7 @@ from .datasets import (
     something_something_v2,
     video_folder,
 )
+from .export import export_split
 from .stick_actions import (
     COMPOSITES,
     StickActions,
@@ -52,7 +53,7 @@ __all__ = [
     "CLASSES", "COMPOSITES", "LOADERS", "REVERSED_PAIRS", "SPLITS", "StickActions", "StickStreams",
     "VAL_SPLITS",
     "VideoClips", "action_chain", "charades", "check_data", "check_labelled", "collate",
-    "composite_clip", "count_frames",
+    "composite_clip", "count_frames", "export_split",
     "iter_frames", "jester", "kinetics", "load", "read_exclude", "read_video", "render_clip", "resize",
     "sample_indices", "scan", "something_something_v2", "to_tensor", "video_backend", "video_folder",
     "write_exclude", "write_video",

@@ -9,6 +9,7 @@ line endings, a UTF-8 BOM and blank lines are fine.
 import csv
 import io
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -42,6 +43,9 @@ def read_table(path: Path, required: tuple) -> list:
     kept. A row that lacks a required column's value is refused."""
     reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
     header = reader.fieldnames = [name.strip() for name in reader.fieldnames or []]
+    twice = next((name for i, name in enumerate(header) if name in header[:i]), None)
+    if twice is not None:
+        raise ValueError(f"{path}:1: the header names the column {twice!r} twice; keep one")
     lacking = [name for name in required if name not in header]
     if lacking:
         raise ValueError(f"{path}: expected the columns {','.join(required)}; its header is "
@@ -61,25 +65,56 @@ def read_lines(path: Path) -> list:
             if line.strip()]
 
 
+class _RepeatedKey(Exception):
+    pass
+
+
+def _object(pairs: list) -> dict:
+    """A JSON object's pairs -> dict, refused if a key repeats (json keeps the last silently)."""
+    value = dict(pairs)
+    if len(value) < len(pairs):
+        seen = set()
+        raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return value
+
+
 def read_json(path: Path, kind: type, expected: str):
     """The JSON value in the file, refused unless it is a `kind` (list or dict); expected: what
-    it should hold, for the message."""
+    it should hold, for the message. An object that holds a key twice is refused."""
     try:
-        value = json.loads(read_text(path))
+        value = json.loads(read_text(path), object_pairs_hook=_object)
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}:{err.lineno}: not JSON ({err.msg}); expected {expected}") \
             from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply to read; expected {expected}") from None
+    except _RepeatedKey as err:
+        raise ValueError(f"{path}: the key {err.args[0]!r} appears twice in one JSON object; "
+                         "keep one of them") from None
     if not isinstance(value, kind):
         raise ValueError(f"{path}: expected {expected}, got a JSON {type(value).__name__}")
     return value
 
 
 def number(text, where: str, column: str) -> float:
-    """A field that holds a number; where: 'file:line'."""
+    """A field that holds a finite number; where: 'file:line'."""
     try:
-        return float(text)
+        value = float(text)
     except (TypeError, ValueError):
-        raise ValueError(f"{where}: {column} should be a number, got {text!r}") from None
+        value = None
+    if value is None or isinstance(text, bool):
+        raise ValueError(f"{where}: {column} should be a number, got {text!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: {column} should be a finite number, got {text!r}")
+    return value
+
+
+def whole(text, where: str, column: str) -> int:
+    """A field that holds a whole number >= 0 ('10', or '10.0'); where: 'file:line'."""
+    value = number(text, where, column)
+    if value < 0 or not value.is_integer():
+        raise ValueError(f"{where}: {column} should be a whole number >= 0, got {text!r}")
+    return int(value)
 
 
 def label_index(classes: list, label: str, where: str) -> int:
@@ -97,6 +132,18 @@ def at(path: Path, line) -> str:
 
 def _line(line) -> str:
     return f"line {line}" if isinstance(line, int) else str(line)
+
+
+def unique_names(rows: list, path, what: str = "class") -> list:
+    """rows [(line, name)] of a class list -> the names, refused if one is listed twice (it
+    would take two indices, and the second would never be a target)."""
+    first = {}
+    for line, name in rows:
+        if name in first:
+            raise ValueError(f"{at(path, line)}: the {what} {name!r} is listed again "
+                             f"({_line(first[name])}); list each class once")
+        first[name] = line
+    return list(first)
 
 
 def unique_rows(rows: list, path: Path) -> list:

@@ -10,7 +10,7 @@ from pathlib import Path
 from torch.utils.data import DataLoader, Dataset
 
 from ..common.progress import tqdm
-from .datasets import SPLITS, VideoClips, load
+from .datasets import SPLITS, VideoClips, check_loader, load
 from .video import count_frames, read_video
 
 
@@ -42,11 +42,12 @@ def scan(clips: VideoClips, workers: int = 0, desc: str | None = None) -> list:
 
 
 def check_data(name: str, root, splits=None, workers: int = 0) -> tuple[dict, list]:
-    """Scan splits (default: all of SPLITS[name]) -> ({split: counts, or the reason it could not
-    be loaded}, [(path, error)] of the undecodable videos). Counts: listed, present, missing,
-    undecodable, and the first missing paths."""
+    """Scan splits (one name, a list of them, or by default all of SPLITS[name]) -> ({split:
+    counts, or the reason it could not be loaded}, [(path, error)] of the undecodable videos).
+    Counts: listed, present, missing, undecodable, and the first missing paths."""
+    check_loader(name)
     report, bad = {}, []
-    for split in splits or SPLITS[name]:
+    for split in [splits] if isinstance(splits, str) else splits or SPLITS[name]:
         try:
             with warnings.catch_warnings():  # the counts below say it
                 warnings.simplefilter("ignore")

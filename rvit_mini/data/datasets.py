@@ -14,6 +14,7 @@ The layouts each reads are in the README (Data). Every loader:
 """
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, default_collate
 
+from ..common.checks import check_count
 from .annotations import (
     label_index,
     number,
@@ -30,9 +32,13 @@ from .annotations import (
     read_rows,
     read_table,
     read_text,
+    unique_names,
     unique_rows,
+    whole,
 )
-from .video import read_video, resize, sample_indices, to_tensor
+from .export import check_finished
+from .paths import inside, plain_name
+from .video import check_sampling, read_video, resize, sample_indices, to_tensor
 
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi")
 
@@ -116,6 +122,9 @@ class VideoClips(Dataset):
                  exclude=None, on_error="skip"):
         _choice("missing", missing, ("skip", "error"))
         _choice("on_error", on_error, ("skip", "raise"))
+        check_sampling(num_frames, sampling, stride)
+        if size is not None:
+            check_count("size", size)
         listed = len(items)
         items = _without_excluded(items, read_exclude(exclude))
         present = [Path(path).exists() for path, _ in items]
@@ -174,12 +183,16 @@ def _is_video(path: Path) -> bool:
 def video_folder(root, **kwargs) -> VideoClips:
     """root/<class>/<video>: one folder per class, classes sorted by name; videos by suffix, in
     any case (VIDEO_SUFFIXES); other files are skipped with a warning, a class without videos is
-    refused (its index would shift every class after it)."""
+    refused (its index would shift every class after it), as are a class folder or video that is
+    a symbolic link leading out of root and a split whose export did not finish (export.py)."""
     root = Path(root)
+    check_finished(root)
     if not root.is_dir():
         raise FileNotFoundError(f"data set folder not found: {root}")
-    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    entries = {d: sorted(p for p in d.iterdir() if not p.name.startswith(".")) for d in folders}
+    folders = sorted(inside(root, d) for d in root.iterdir()
+                     if d.is_dir() and not d.name.startswith("."))
+    entries = {d: sorted(inside(root, p) for p in d.iterdir() if not p.name.startswith("."))
+               for d in folders}
     videos = {d: [p for p in entries[d] if _is_video(p)] for d in folders}
     if not any(videos.values()):
         raise ValueError(f"no videos ({' '.join(VIDEO_SUFFIXES)}) under {root}/<class>/")
@@ -195,15 +208,40 @@ def video_folder(root, **kwargs) -> VideoClips:
     return VideoClips(items, [d.name for d in folders], **kwargs)
 
 
+def _by_number(path: Path) -> list:
+    """Sort key: the name with its numbers as numbers, so 2.jpg comes before 10.jpg."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path.name)]
+
+
+def _read_jpeg(file: Path) -> np.ndarray:
+    """One JPEG frame -> (H, W, 3) uint8; whatever PIL raises (a truncated file, a header that
+    claims more pixels than its decompression-bomb limit) is a ValueError naming the file."""
+    try:
+        with Image.open(file) as image:
+            return np.asarray(image.convert("RGB"))
+    except Exception as err:  # OSError, SyntaxError, Image.DecompressionBombError, ...
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise ValueError(f"cannot decode {file}: {reason} (is the file truncated or not a "
+                         "JPEG?)") from err
+
+
 def read_jpeg_folder(folder: Path, num_frames, sampling="uniform", stride=1) -> torch.Tensor:
-    """A folder of numbered JPEG frames (00001.jpg, ...) -> (T, 3, H, W) float."""
+    """A folder of numbered JPEG frames (00001.jpg, ..., or 1.jpg, ..., in the order of their
+    numbers) -> (T, 3, H, W) float; frames that differ in size are refused."""
     if not folder.is_dir():
         raise FileNotFoundError(f"frame folder not found: {folder}")
-    files = sorted(folder.glob("*.jpg"))
+    files = sorted(folder.glob("*.jpg"), key=_by_number)
     if not files:
         raise ValueError(f"{folder} has no frames (*.jpg)")
     picked = sample_indices(len(files), num_frames, sampling, stride)
-    return to_tensor(np.stack([np.asarray(Image.open(files[i]).convert("RGB")) for i in picked]))
+    frames = {i: _read_jpeg(inside(folder, files[i])) for i in np.unique(picked).tolist()}
+    first = min(frames)
+    other = next((i for i in frames if frames[i].shape != frames[first].shape), None)
+    if other is not None:
+        (h0, w0, _), (h1, w1, _) = frames[first].shape, frames[other].shape
+        raise ValueError(f"cannot decode {folder}: its frames differ in size ({files[first].name} "
+                         f"is {h0}x{w0}, {files[other].name} is {h1}x{w1})")
+    return to_tensor(np.stack([frames[i] for i in picked.tolist()]))
 
 
 def jester(root, split: str = "train", **kwargs) -> VideoClips:
@@ -211,15 +249,16 @@ def jester(root, split: str = "train", **kwargs) -> VideoClips:
     keep the file that came with the data), jester-v1-{train,validation,test}.csv (`id;label`, no
     header; test: `id` only -> target -1), frames in 20bn-jester-v1/<id>/00001.jpg ..."""
     root = Path(root)
-    classes = [label for _, label in read_lines(_find(root, ["jester-v1-labels.csv"],
-                                                      "annotation file"))]
+    labels_file = _find(root, ["jester-v1-labels.csv"], "annotation file")
+    classes = unique_names(read_lines(labels_file), labels_file)
     split_file = _find(root, [f"jester-v1-{split}.csv"], "annotation file")
     rows = []
     for n, row in read_rows(split_file, delimiter=";"):
         if len(row) > 2 or not row[0]:
             raise ValueError(f"{split_file}:{n}: expected 'id;label' or 'id', got {';'.join(row)!r}")
-        rows.append((n, row[0], row[1] if len(row) == 2 else ""))
-    items = [(root / "20bn-jester-v1" / video,
+        rows.append((n, plain_name(row[0], f"{split_file}:{n}"), row[1] if len(row) == 2 else ""))
+    frames = root / "20bn-jester-v1"
+    items = [(inside(frames, frames / video, f"{split_file}:{n}"),
               label_index(classes, label, f"{split_file}:{n}") if label else -1)
              for n, video, label in unique_rows(rows, split_file)]
     return VideoClips(items, classes, read=read_jpeg_folder, **kwargs)
@@ -240,7 +279,13 @@ def something_something_v2(root, split: str = "train", **kwargs) -> VideoClips:
     root = Path(root)
     labels_file = _ssv2_file(root, "labels")
     names = read_json(labels_file, dict, 'an object {"template": "index", ...}')
-    index = {name: number(i, f"{labels_file}, {name!r}", "the index") for name, i in names.items()}
+    index = {name: whole(i, f"{labels_file}, {name!r}", "the index") for name, i in names.items()}
+    by_index = {}
+    for name, i in index.items():
+        if i in by_index:
+            raise ValueError(f"{labels_file}, {name!r}: the index {i} is also that of "
+                             f"{by_index[i]!r}; each template has its own index")
+        by_index[i] = name
     classes = sorted(index, key=index.get)
     split_file = _ssv2_file(root, split)
     rows = []
@@ -249,19 +294,22 @@ def something_something_v2(root, split: str = "train", **kwargs) -> VideoClips:
             raise ValueError(f"{split_file}, entry {n}: expected an object with an id, got "
                              f"{str(entry)[:80]}")
         template = str(entry.get("template", "")).replace("[", "").replace("]", "")
-        rows.append((f"entry {n}", str(entry["id"]), template))
-    items = [(root / "20bn-something-something-v2" / f"{video}.webm",
+        rows.append((f"entry {n}", plain_name(str(entry["id"]).strip(), f"{split_file}, entry {n}"),
+                     template))
+    videos = root / "20bn-something-something-v2"
+    items = [(inside(videos, videos / f"{video}.webm", f"{split_file}, {n}"),
               label_index(classes, template, f"{split_file}, {n}") if template else -1)
              for n, video, template in unique_rows(rows, split_file)]
     return VideoClips(items, classes, **kwargs)
 
 
 def _kinetics_videos(folder: Path) -> dict:
-    """{name without suffix: path} of the videos in folder and in its class subfolders."""
+    """{name without suffix: path} of the videos in folder and in its class subfolders; a
+    subfolder that links out of folder is refused."""
     if not folder.is_dir():
         raise FileNotFoundError(f"video folder not found: {folder} (expected <id>_<start>_<end>"
                                 ".mp4 files in it, or in one subfolder per class)")
-    subfolders = sorted(d for d in folder.iterdir() if d.is_dir())
+    subfolders = sorted(inside(folder, d) for d in folder.iterdir() if d.is_dir())
     return {p.stem: p for d in [*subfolders, folder] for p in d.iterdir() if _is_video(p)}
 
 
@@ -273,18 +321,22 @@ def kinetics(root, split: str = "train", classes: list | None = None, **kwargs) 
     root = Path(root)
     if classes is None:
         train = read_table(_find(root, ["annotations/train.csv"], "annotation file"), ("label",))
-        classes = sorted({row["label"] for _, row in train if row["label"]})
+        classes = sorted({row["label"].strip() for _, row in train if row["label"].strip()})
+    classes = unique_names([(f"entry {i}", name) for i, name in enumerate(classes)], "classes")
     split_file = _find(root, [f"annotations/{split}.csv"], "annotation file")
     rows = []
     for n, row in read_table(split_file, ("youtube_id", "time_start", "time_end")):
         where = f"{split_file}:{n}"
         if not row["youtube_id"].strip():
             raise ValueError(f"{where}: the youtube_id is empty")
-        start, end = (int(number(row[c], where, c)) for c in ("time_start", "time_end"))
-        rows.append((n, f"{row['youtube_id'].strip()}_{start:06d}_{end:06d}",
-                     (row.get("label") or "").strip()))
-    videos = _kinetics_videos(root / split)
-    items = [(videos.get(name, root / split / f"{name}.mp4"),
+        youtube_id = plain_name(row["youtube_id"].strip(), where)
+        start, end = (whole(row[c], where, c) for c in ("time_start", "time_end"))
+        if end <= start:
+            raise ValueError(f"{where}: time_end {end} is not after time_start {start}")
+        rows.append((n, f"{youtube_id}_{start:06d}_{end:06d}", (row.get("label") or "").strip()))
+    folder = root / split
+    videos = _kinetics_videos(folder)
+    items = [(inside(folder, videos.get(name, folder / f"{name}.mp4"), f"{split_file}:{n}"),
               label_index(classes, label, f"{split_file}:{n}") if label else -1)
              for n, name, label in unique_rows(rows, split_file)]
     return VideoClips(items, classes, **kwargs)
@@ -314,20 +366,22 @@ def charades(root, split: str = "train", **kwargs) -> VideoClips:
     for n, line in lines:
         if len(line.split(maxsplit=1)) != 2:
             raise ValueError(f"{class_file}:{n}: expected 'c000 class name', got {line!r}")
-    codes, names = zip(*(line.split(maxsplit=1) for _, line in lines))
+    codes = unique_names([(n, line.split()[0]) for n, line in lines], class_file, "class code")
+    names = unique_names([(n, line.split(maxsplit=1)[1]) for n, line in lines], class_file)
     split_file = _find(root, [f"Charades_v1_{split}.csv"], "annotation file")
     videos = _find(root, ["Charades_v1_480", "Charades_v1"], "video folder")
-    rows = [(n, row["id"].strip(), (row["actions"] or "").strip())
+    rows = [(n, plain_name(row["id"].strip(), f"{split_file}:{n}"), (row["actions"] or "").strip())
             for n, row in read_table(split_file, ("id", "actions"))]
     items, segments = [], {}
     for n, video, actions in unique_rows(rows, split_file):
-        segments[video] = charades_segments(actions, f"{split_file}:{n}")
+        path = inside(videos, videos / f"{video}.mp4", f"{split_file}:{n}")
+        segments[path] = charades_segments(actions, f"{split_file}:{n}")
         target = torch.zeros(len(codes))
-        for code, _, _ in segments[video]:
-            target[label_index(list(codes), code, f"{split_file}:{n}")] = 1
-        items.append((videos / f"{video}.mp4", target))
-    clips = VideoClips(items, list(names), **kwargs)
-    clips.segments = [segments[path.stem] for path, _ in clips.items]
+        for code, _, _ in segments[path]:
+            target[label_index(codes, code, f"{split_file}:{n}")] = 1
+        items.append((path, target))
+    clips = VideoClips(items, names, **kwargs)
+    clips.segments = [segments[path] for path, _ in clips.items]
     return clips
 
 
@@ -340,8 +394,15 @@ VAL_SPLITS = {"stick_actions": "val", "folder": "val", "jester": "validation",
               "ssv2": "validation", "kinetics": "val", "charades": "test"}
 
 
+def check_loader(name: str) -> None:
+    """Refuse a data set name that is not one of LOADERS'."""
+    if name not in LOADERS:
+        raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(LOADERS)}")
+
+
 def load(name: str, root, split: str, **kwargs) -> VideoClips:
     """LOADERS[name] on one split; 'folder' reads root/<split>/<class>/<video>."""
+    check_loader(name)
     if name == "folder":
         return video_folder(Path(root) / split, **kwargs)
     return LOADERS[name](root, split, **kwargs)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..common.checks import check_count
 from .actions import ACTION, CLASSES, Context, Drink, Jump, PickUpCup, SitDown, Walk, Wave
 from .render import (
     Camera,
@@ -100,6 +101,7 @@ def _background(scene: dict, size: int) -> np.ndarray:
 
 def render_segments(segments: list, num_frames: int, size: int, rng) -> np.ndarray:
     """Frames (T, H, W, 3) uint8 of a figure performing `segments` one after another."""
+    check_count("size", size)
     per_frame = [next(s for s in reversed(segments) if t >= s.start or s is segments[0])
                  for t in range(num_frames)]
     poses = [s.motion.pose(s.progress(t)) for t, s in zip(range(num_frames), per_frame)]
@@ -136,8 +138,8 @@ def render_clip(action: str, num_frames: int = 16, size: int = 32, seed: int = 0
     (sit_down) with the same seed, played backwards."""
     if action not in ACTION:
         raise ValueError(f"unknown action {action!r}; choose one of {CLASSES}")
-    if num_frames < 1:
-        raise ValueError(f"num_frames must be at least 1, got {num_frames}")
+    check_count("num_frames", num_frames)
+    check_count("size", size)
     a = ACTION[action]
     rng = np.random.default_rng(seed)
     params = _motion_params(a.motion, rng)
@@ -150,25 +152,40 @@ def render_clip(action: str, num_frames: int = 16, size: int = 32, seed: int = 0
     return frames[::-1].copy() if a.reverse else frames
 
 
+def _subset(classes) -> list:
+    """StickActions' classes=: at least one action, each known and listed once."""
+    classes = list(classes)
+    if not classes:
+        raise ValueError(f"classes must name at least one action, got []; choose from {CLASSES}")
+    unknown = set(classes) - set(CLASSES)
+    if unknown:
+        raise ValueError(f"unknown actions {sorted(unknown)}; choose from {CLASSES}")
+    twice = next((name for i, name in enumerate(classes) if name in classes[:i]), None)
+    if twice:
+        raise ValueError(f"classes lists {twice!r} twice; list each action once")
+    return classes
+
+
 class StickActions(Dataset):
     """StickActions(split, num_frames, size, seed)[i] -> (video (T, 3, H, W) float, label).
 
     Clip i has class i % K of `classes` (all 9 actions by default, or a subset for a quick
     lesson) and is rendered from the seed (seed, split, i), so splits never share a clip.
-    Rendered clips are kept (uint8) after first use.
+    Rendered clips are kept (uint8, T x 3 x size^2 bytes each) after first use, for training
+    several epochs; keep=False renders a clip on every access and keeps none (for one pass, as
+    make-data's export of 27,000 clips, which would keep 5.3 GB at 64x64).
     """
 
     def __init__(self, split: str = "train", num_frames: int = 16, size: int = 32, seed: int = 0,
-                 num_clips: int | None = None, classes: list | None = None):
+                 num_clips: int | None = None, classes: list | None = None, keep: bool = True):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
-        unknown = set(classes or []) - set(CLASSES)
-        if unknown:
-            raise ValueError(f"unknown actions {sorted(unknown)}; choose from {CLASSES}")
-        self.split, self.num_frames, self.size, self.seed = split, num_frames, size, seed
-        self.classes = list(classes or CLASSES)
-        self.num_clips = DEFAULT_CLIPS[split] if num_clips is None else num_clips
-        self._cache = {}
+        self.split, self.seed = split, check_count("seed", seed, 0)
+        self.num_frames, self.size = check_count("num_frames", num_frames), check_count("size", size)
+        self.classes = list(CLASSES if classes is None else _subset(classes))
+        self.num_clips = DEFAULT_CLIPS[split] if num_clips is None else \
+            check_count("num_clips", num_clips, 0)
+        self._kept = {} if keep else None
 
     def __len__(self) -> int:
         return self.num_clips
@@ -183,10 +200,13 @@ class StickActions(Dataset):
         """Clip `index` as uint8 frames (T, H, W, 3)."""
         if not 0 <= index < len(self):
             raise IndexError(f"clip {index} out of range for {len(self)} clips")
-        if index not in self._cache:
-            self._cache[index] = render_clip(self.classes[self.label(index)], self.num_frames,
-                                             self.size, self.clip_seed(index))
-        return self._cache[index]
+        if self._kept is not None and index in self._kept:
+            return self._kept[index]
+        frames = render_clip(self.classes[self.label(index)], self.num_frames, self.size,
+                             self.clip_seed(index))
+        if self._kept is not None:
+            self._kept[index] = frames
+        return frames
 
     def __getitem__(self, index: int):
         return to_tensor(self.frames(index)), self.label(index)
@@ -215,6 +235,7 @@ def action_chain(length: int, seed: int = 0) -> list:
     """`length` random actions that can follow one another (each differs from the last), for
     long composite clips: composite_clip(action_chain(60), num_frames=480). No walking, so the
     figure stays by its one chair and table and the camera need not widen."""
+    check_count("length", length)
     rng = np.random.default_rng(seed)
     stationary = [c for c in CLASSES if not c.startswith("walk")]
     chain = [str(rng.choice(stationary))]
@@ -238,9 +259,14 @@ def plan_composite(actions: list, num_frames: int, rng, lengths: list | None = N
     """composite_clip's plan, drawn from rng before the frames are: each action's Segment (its
     start context, motion parameters, and the frame where its figure starts to move, `start`,
     and for how many frames) and the bounds [0, first frame of each later action, ..., T]."""
+    if not actions:
+        raise ValueError(f"actions must name at least one action, got {list(actions)!r}")
     for name in actions:
         if name not in ACTION:
             raise ValueError(f"unknown action {name!r}; choose one of {CLASSES}")
+    if check_count("num_frames", num_frames) < len(actions):
+        raise ValueError(f"num_frames must be at least {len(actions)} (a frame for each of the "
+                         f"{len(actions)} actions), got {num_frames!r}")
     ctxs = _chain(actions)
     if lengths is not None:
         if len(lengths) != len(actions) or sum(lengths) != num_frames or min(lengths) < 1:

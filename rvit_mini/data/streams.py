@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..common.checks import check_count
 from .actions import CLASSES
 from .stick_actions import SPLITS, _follows, action_chain, composite_clip, plan_composite
 
@@ -57,18 +58,19 @@ class StickStreams(Dataset):
                  walks: float = 0.0, target: str = "action", keep: bool = False):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
-        lo, hi = action_frames
-        if not 1 <= lo <= hi:
+        lo, hi = (check_count("action_frames", n) for n in action_frames)
+        if not lo <= hi:
             raise ValueError(f"action_frames must be (min, max) with 1 <= min <= max, "
                              f"got {action_frames}")
         if not 0 <= walks <= 1:
             raise ValueError(f"walks is the share of streams with a walk, 0 to 1, got {walks}")
         if target not in ("action", "shown"):
             raise ValueError(f"target must be 'action' or 'shown', got {target!r}")
-        self.target = target
-        self.split, self.num_frames, self.size, self.seed = split, num_frames, size, seed
+        self.target, self.split, self.seed = target, split, check_count("seed", seed, 0)
+        self.num_frames, self.size = check_count("num_frames", num_frames), check_count("size", size)
         self.action_frames, self.walks = (lo, hi), walks
-        self.num_streams = DEFAULT_STREAMS[split] if num_streams is None else num_streams
+        self.num_streams = DEFAULT_STREAMS[split] if num_streams is None else \
+            check_count("num_streams", num_streams, 0)
         self.classes = list(CLASSES)
         self._kept = {} if keep else None
 
@@ -132,6 +134,7 @@ class StickStreams(Dataset):
 def chain_with_walk(length: int, walk: str, first: bool, seed=0) -> list:
     """`length` actions that can follow one another, as action_chain, with `walk` the first
     action (first=True) or the last; the others stationary. A walk needs the figure standing."""
+    check_count("length", length)
     rng = np.random.default_rng(seed)
     chain = [walk] if first else []
     while len(chain) < length - (not first):
@@ -179,6 +182,10 @@ class StreamWindows(Dataset):
     IGNORE = -100
 
     def __init__(self, streams: StickStreams, widths: tuple = (8, 16, 32), per_stream: int = 1):
+        if not widths:
+            raise ValueError("widths must give at least one window width, got none")
+        for width in widths:
+            check_count("each of widths", width)
         if max(widths) > streams.num_frames:
             raise ValueError(f"windows of up to {max(widths)} frames need streams at least as "
                              f"long; these have {streams.num_frames} frames")

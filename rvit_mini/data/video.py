@@ -13,7 +13,10 @@ Frame sampling (`sample_indices`), the rule for every reader here:
 - "all": every frame.
 """
 
+import math
 from collections.abc import Iterator
+from fractions import Fraction
+from numbers import Real
 from pathlib import Path
 
 # PyAV is imported before decord on purpose: decord's wheel bundles an older libvpx, and if it
@@ -22,6 +25,8 @@ import av
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from ..common.checks import check_count
 
 SAMPLINGS = ("uniform", "dense", "all")
 CODECS = {".mp4": "libx264", ".webm": "libvpx-vp9"}
@@ -41,11 +46,20 @@ def video_backend() -> str:
     return "decord"
 
 
+def check_sampling(num_frames: int | None, sampling: str, stride: int) -> None:
+    """Refuse a way of sampling frames that makes no sense: an unknown sampling, num_frames < 1
+    (None: every frame), a stride < 1 (0 repeats one frame, -1 reverses the clip)."""
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    if num_frames is not None:
+        check_count("num_frames", num_frames)
+    check_count("stride", stride)
+
+
 def sample_indices(total: int, num_frames: int | None, sampling: str = "uniform",
                    stride: int = 1) -> np.ndarray:
     """Indices of the frames to read from a video of `total` frames (see the module docstring)."""
-    if sampling not in SAMPLINGS:
-        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    check_sampling(num_frames, sampling, stride)
     if total < 1:
         raise ValueError("the video has no frames")
     if sampling == "all" or num_frames is None:
@@ -58,11 +72,24 @@ def sample_indices(total: int, num_frames: int | None, sampling: str = "uniform"
     return np.minimum(start + stride * np.arange(num_frames), total - 1)
 
 
+def _floats_to_uint8(frames: torch.Tensor) -> torch.Tensor:
+    """float frames in [0, 1] -> uint8; floats outside [0, 1] (0-255, say) or NaN are refused,
+    as clamping would turn them white or black."""
+    if frames.numel() and not torch.isfinite(frames).all():
+        raise ValueError("expected float frames in [0, 1], got NaN or inf; pass finite values")
+    lo, hi = (frames.min().item(), frames.max().item()) if frames.numel() else (0, 0)
+    if lo < 0 or hi > 1:
+        hint = " (floats in 0-255? divide by 255)" if hi > 1 else ""
+        raise ValueError(f"expected float frames in [0, 1], got values from {lo:.4g} to "
+                         f"{hi:.4g}{hint}, or pass uint8")
+    return (frames * 255 + 0.5).to(torch.uint8)
+
+
 def _frames_to_uint8(frames) -> np.ndarray:
     """(T, 3, H, W) float tensor in [0, 1] or (T, H, W, 3) uint8 -> (T, H, W, 3) uint8."""
     if isinstance(frames, torch.Tensor):
         if frames.is_floating_point():
-            frames = (frames.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+            frames = _floats_to_uint8(frames)
         frames = frames.permute(0, 2, 3, 1).cpu().numpy()
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
@@ -75,6 +102,7 @@ def _frames_to_uint8(frames) -> np.ndarray:
 
 def resize(frames: torch.Tensor, size: int) -> torch.Tensor:
     """(..., 3, H, W) float in [0, 1] -> (..., 3, size, size), bilinear with antialiasing."""
+    check_count("size", size)
     if frames.shape[-2:] == (size, size):
         return frames
     lead = frames.shape[:-3]
@@ -83,20 +111,28 @@ def resize(frames: torch.Tensor, size: int) -> torch.Tensor:
     return out.clamp(0, 1).reshape(*lead, *out.shape[-3:])
 
 
-def write_video(path, frames, fps: int = 12, crf: int = 12) -> Path:
-    """Write frames to an H.264 .mp4 (or VP9 .webm) with PyAV; H and W must be even."""
+def _frame_rate(fps) -> Fraction:
+    """fps (12, 12.5, Fraction(30000, 1001)) -> the exact rate PyAV takes; <= 0 is refused."""
+    if isinstance(fps, bool) or not isinstance(fps, Real) or not math.isfinite(fps) or fps <= 0:
+        raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}")
+    return Fraction(fps).limit_denominator(1001)
+
+
+def write_video(path, frames, fps: float = 12, crf: int = 12) -> Path:
+    """Write frames (T, 3, H, W) float in [0, 1] or (T, H, W, 3) uint8 to an H.264 .mp4 (or VP9
+    .webm) with PyAV; H and W must be even."""
     path = Path(path)
     if path.suffix not in CODECS:
         raise ValueError(f"write .mp4 or .webm files, got {path.name!r}")
-    frames = _frames_to_uint8(frames)
+    rate, frames = _frame_rate(fps), _frames_to_uint8(frames)
     if len(frames) == 0:
         raise ValueError(f"refusing to write {path}: no frames")
     h, w = frames.shape[1:3]
-    if h % 2 or w % 2:
-        raise ValueError(f"H.264 and VP9 need even frame sizes, got {h}x{w}")
+    if h % 2 or w % 2 or h < 2 or w < 2:
+        raise ValueError(f"H.264 and VP9 need even frame sizes of at least 2x2, got {h}x{w}")
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(CODECS[path.suffix], rate=fps)
+        stream = container.add_stream(CODECS[path.suffix], rate=rate)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.options = {"crf": str(crf), **({"b": "0"} if path.suffix == ".webm" else {})}
         for frame in frames:
@@ -128,11 +164,19 @@ def _open_pyav(path: Path):
 
 
 def _pyav_frames(path: Path) -> Iterator[av.VideoFrame]:
-    """Decode the first video stream frame by frame; nothing is kept."""
+    """Decode the first video stream frame by frame; nothing is kept. A stream whose frames
+    change size (decord refuses it too) is refused at the first frame that differs."""
     container, stream = _open_pyav(path)
     with container:
         try:
-            yield from container.decode(stream)
+            for n, frame in enumerate(container.decode(stream)):
+                if n == 0:
+                    size = frame.height, frame.width
+                elif (frame.height, frame.width) != size:
+                    raise ValueError(f"cannot decode {path}: its frames change size from "
+                                     f"{size[0]}x{size[1]} to {frame.height}x{frame.width} at "
+                                     f"frame {n}; re-encode it at one size")
+                yield frame
         except av.error.FFmpegError as err:
             raise _decode_error(path, err) from err
 
