@@ -173,6 +173,12 @@ def test_the_lru_block_is_recurrentgemmas_written_as_loops():
     assert_close(ours_second, ref_second, atol=1e-5, rtol=1e-5)
     for ours, ref in zip(end, ref_end, strict=True):
         assert_close(ours, ref, atol=1e-5, rtol=1e-5)
+    # at segment_pos 0 they drop the state passed in (a_0 = 0); so do we where fresh
+    old_h = (torch.randn(3, 8), torch.zeros(3, 3, 8))
+    assert_close(griffin_residual_temporal_half(blk, first, positions[:, :6], old_h)[0],
+                 ref_first, atol=1e-5, rtol=1e-5)
+    assert_close(blk(first, old_h, fresh=torch.ones(3, dtype=torch.bool))[0], ref_first,
+                 atol=1e-5, rtol=1e-5)
     # their rnn_param_init: a_param = log(1 / rad - 1), rad^2 uniform in [min_rad^2, 0.999^2];
     # our Λ = -a_param, so σ(Λ) = rad
     radius = torch.sigmoid(blk.rg_lru.lam)
