@@ -30,15 +30,16 @@ memory (tests/test_trecvit.py checks that the two agree). Read-out as the other 
 frame feature f_t is the pooled top output, the clip logits head(mean_t f_t).
 
 Where ours differs from the public model (trecvit_model.get_model("B"): modules.LRUViT with
-recurrentgemma's JAX ResidualBlock, use_mlp=False, lru_only_real=True):
+recurrentgemma's JAX ResidualBlock, lru_only_real=True and use_mlp=False, which we read as the
+paper's "no MLP block after the LRU", Sec. 3.2):
 - state width: the public model sets lru_width = 2 D (state_multiplier=2, about 136M parameters
   at B/16); we use D, our reading of the paper, whose 111.3M parameters and 1.44 TFLOPs for 32
   frames (Table 3) fit D and not 2 D.
 - min_rad: 0.6 by default, the paper's best (Tables 1 and 15); the public get_model passes 0.5
   (LRUViT's own default is 0.7, recurrentgemma's Griffin 0.9).
 - read-out: the public decoder maps each frame's CLS token through tanh(Dense 3072), averages
-  over time, then Dense K; ours is the project's head(mean_t f_t), 2.4M parameters fewer at
-  B/16 (the rest of the gap to 111.3M; tests/test_trecvit.py counts it).
+  over time, then Dense K; ours is the project's head(mean_t f_t), without that layer's 2.4M
+  parameters at B/16 (108.5M; with it 111.2M, beside the paper's 111.3M: tests/test_trecvit.py).
 - stem: the public tokenizer adds the position embedding to the patches and then prepends the
   CLS token; ours is the project's stem (the CLS token has a position too) with its init.
 - ViT block: the project's layers.Block (exact GELU); the public big_vision block uses the
