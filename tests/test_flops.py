@@ -20,7 +20,7 @@ def counted(model, video, per_frame=False) -> int:
 
 @pytest.mark.parametrize("name,overrides", [
     ("vit", {}), ("vit", {"pool": "mean"}), ("rvit", {}), ("rvit_s", {"mlp_ratio": 2.0}),
-    ("rvit_linear", {}), ("cvit", {}), ("cvit_divided", {}),
+    ("rvit_linear", {}), ("cvit", {}), ("cvit_divided", {}), ("trecvit", {}),
 ])
 @pytest.mark.parametrize("frames", [1, 5])
 def test_the_count_equals_torchs_counter_for_every_architecture(name, overrides, frames):

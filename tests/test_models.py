@@ -238,7 +238,7 @@ def test_clip_longer_than_cvit_supports_is_refused():
 
 
 @pytest.mark.parametrize("name, options, message", [
-    ("vit", {"tbptt": 4}, r"vit \(vit\) does not use \['tbptt'\]: tbptt is for rvit"),
+    ("vit", {"tbptt": 4}, r"vit \(vit\) does not use \['tbptt'\]: tbptt is for rvit and trecvit"),
     ("vit", {"space_time": "divided"}, r"does not use \['space_time'\]: space_time is for cvit"),
     ("rvit", {"num_frames": 8}, r"does not use \['num_frames'\]: num_frames is for cvit"),
     ("cvit", {"fp32_state": True}, r"does not use \['fp32_state'\]: fp32_state is for rvit"),

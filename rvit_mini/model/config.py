@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 from ..common.checks import check_count
 from .layers import ATTENTION_KINDS
 
-ARCH_NAMES = ("vit", "cvit", "rvit")
+ARCH_NAMES = ("vit", "cvit", "rvit", "trecvit")
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,8 @@ class ModelConfig:
     CUDA graphs, frame checkpointing) is not here but in `rm.accelerate` (accelerate.py).
 
     arch: "vit" (the image ViT on every frame, features averaged), "cvit" (attention over the
-        whole clip) or "rvit" (one frame per step, a hidden state per layer).
+        whole clip), "rvit" (one frame per step, a hidden state per layer) or "trecvit" (per
+        layer a gated linear recurrence over time, then a ViT block; trecvit.py).
     img_size, patch_size, in_chans: frames are in_chans x img_size x img_size, cut into
         (img_size / patch_size)^2 patches.
     dim, depth, num_heads, mlp_ratio: token width D, blocks (gates) L, heads, MLP width / D.
@@ -24,8 +25,11 @@ class ModelConfig:
     pixel_mean, pixel_std: inputs are in [0, 1]; the stem normalises them as IN-21K ViTs expect.
     CViT only - num_frames: the longest clip its temporal embedding covers;
         space_time: "joint" (one attention over all T x N tokens) or "divided" (time, then space).
-    RViT only - tbptt: in training, cut the hidden state from the graph every `tbptt` frames
-        (0: never); fp32_state: keep the hidden state in float32 under autocast.
+    RViT and TRecViT - tbptt: in training, cut the hidden state from the graph every `tbptt`
+        frames (0: never). RViT only - fp32_state: keep the hidden state in float32 under
+        autocast.
+    TRecViT only - conv_width: the causal temporal convolution's width w before the RG-LRU;
+        min_rad: the RG-LRU's decays σ(Λ) start in [min_rad, 0.999] (the paper's best, 0.6).
     """
 
     arch: str
@@ -45,6 +49,8 @@ class ModelConfig:
     space_time: str = "joint"
     tbptt: int = 0
     fp32_state: bool = False
+    conv_width: int = 4
+    min_rad: float = 0.6
 
     def __post_init__(self):
         if self.arch not in ARCH_NAMES:
@@ -53,6 +59,10 @@ class ModelConfig:
                      "num_heads", "num_frames"):
             check_count(name, getattr(self, name))
         check_count("tbptt", self.tbptt, minimum=0)  # 0: never cut
+        check_count("conv_width", self.conv_width)
+        if not 0 < self.min_rad < 0.999:
+            raise ValueError(f"min_rad must be in (0, 0.999), the RG-LRU's largest initial decay, "
+                             f"got {self.min_rad!r}")
         if not self.mlp_ratio > 0 or not self.pixel_std > 0:
             raise ValueError(f"mlp_ratio and pixel_std must be positive, got {self.mlp_ratio!r} "
                              f"and {self.pixel_std!r}")

@@ -2,8 +2,10 @@
 
 What is counted is what FLOP counters such as torch.utils.flop_counter count: the matrix products
 and convolutions, that is the patch embedding, the attention's projections and its two products
-(q k^T and the weighted sum of v, or the linear attention's three), the gate's W_h term, the MLP
-and the head. Norms, softmax, GELU and additions are left out: a few percent at these widths.
+(q k^T and the weighted sum of v, or the linear attention's three), the gate's W_h term, the MLP,
+TRecViT's LRU block (its projections, block-diagonal gates and temporal convolution) and the head.
+Norms, softmax, GELU, the RG-LRU's recurrence and additions are left out: a few percent at these
+widths.
 
 The count is a property of the config, so a notebook that prints it prints the same number on
 every torch build (torch's own counter has changed between releases: until 2.14 it skipped the
@@ -43,6 +45,15 @@ def gate(cfg: ModelConfig, tokens: int) -> int:
     return block(cfg, tokens) + linear(tokens, cfg.dim, 3 * cfg.dim)
 
 
+def lru_block(cfg: ModelConfig, tokens: int) -> int:
+    """TRecViT's LRU block (trecvit.LRUBlock, state width D) at `tokens` token positions, one
+    frame: W_g, W_v, W_o, the gates W_i and W_r (H blocks of D/H x D/H) and the depthwise
+    temporal convolution (w taps per channel)."""
+    heads, block_width = cfg.num_heads, cfg.dim // cfg.num_heads
+    return (3 * linear(tokens, cfg.dim, cfg.dim) + 2 * heads * linear(tokens, block_width, block_width)
+            + 2 * tokens * cfg.dim * cfg.conv_width)
+
+
 def patches_per_frame(cfg: ModelConfig) -> int:
     return (cfg.img_size // cfg.patch_size) ** 2
 
@@ -63,6 +74,8 @@ def features(cfg: ModelConfig, frames: int) -> int:
         layers = frames * cfg.depth * gate(cfg, n)
     elif cfg.arch == "vit":
         layers = frames * cfg.depth * block(cfg, n)
+    elif cfg.arch == "trecvit":
+        layers = frames * cfg.depth * (lru_block(cfg, n) + block(cfg, n))
     elif cfg.space_time == "joint":
         layers = cfg.depth * block(cfg, frames * n)
     else:  # divided: attention over time at each token position, then over space in each frame

@@ -70,7 +70,8 @@ def warn_if_not_unit_range(x: torch.Tensor) -> None:
 def check_step(model, frame: torch.Tensor, state: list, layout: str = "(B, C, H, W)") -> None:
     """Raise ValueError unless `frame` is a frame batch (or with layout "(B, T, C, H, W)", a
     clip batch with frames) the model takes and `state` has the shapes of `model.init_state(B)`
-    (one (B, N, D) tensor per RViT layer; empty for the ViT)."""
+    (one (B, N, D) tensor per RViT layer; empty for the ViT; two per TRecViT layer and a frame
+    count)."""
     # the frame's shape and dtype, on the meta device: the [0, 1] range check reads the values,
     # which would make the host wait for the device at every frame of a stream
     check_frames(model.cfg, frame.to("meta"), layout)
@@ -80,7 +81,10 @@ def check_step(model, frame: torch.Tensor, state: list, layout: str = "(B, C, H,
     given = [tuple(getattr(h, "shape", ())) for h in state] if isinstance(state, (list, tuple)) \
         else None
     if given != expected:
-        layers = f"{len(expected)} layers of {expected[0]}" if expected else "an empty list"
+        shapes = sorted(set(expected))  # TRecViT's state holds tensors of several shapes
+        layers = (f"{len(expected)} layers of {expected[0]}" if len(shapes) == 1 else
+                  f"{len(expected)} tensors of {' / '.join(map(str, shapes))}" if expected else
+                  "an empty list")
         raise ValueError(f"the state should be {layers} for a frame batch of {frame.shape[0]}, "
                          f"got {_describe(state)}; start a stream with "
                          "init_state(batch_size), and again when the batch changes")
@@ -90,7 +94,8 @@ def _describe(state) -> str:
     if not isinstance(state, (list, tuple)):
         return type(state).__name__
     shapes = sorted({tuple(getattr(h, "shape", ())) for h in state})
-    return f"{len(state)} layers of {' / '.join(map(str, shapes)) or '-'}"
+    noun = "tensors" if len(shapes) > 1 else "layers"
+    return f"{len(state)} {noun} of {' / '.join(map(str, shapes)) or '-'}"
 
 
 def check_streams(model) -> None:

@@ -1,11 +1,12 @@
-"""The registered variants (vit, cvit, rvit_s ... rvit_xl) at two scales, and create_model."""
+"""The registered variants (vit, cvit, rvit_s ... rvit_xl, trecvit) at two scales, and create_model."""
 
 from dataclasses import dataclass, field, fields
 
 from .config import FORMER_RUN_OPTIONS, ModelConfig
 from .models import CViT, RViT, VideoTransformer, ViT
+from .trecvit import TRecViT
 
-ARCHS = {cls.arch: cls for cls in (ViT, CViT, RViT)}
+ARCHS = {cls.arch: cls for cls in (ViT, CViT, RViT, TRecViT)}
 
 # Widths: "paper" is ViT-B/16; "mini" trains on 32x32 StickActions clips on a CPU in minutes.
 SCALES = {
@@ -44,6 +45,9 @@ VARIANTS = {
                        "RViT-XL: ViT-B/16 with W_h, the published 107.7M parameters"),
     "rvit_linear": Variant("rvit", {"paper": 6, "mini": 3},
                            "RViT with linear attention in its gates", {"attention": "linear"}),
+    "trecvit": Variant("trecvit", {"paper": 12, "mini": 3},
+                       "TRecViT-B: per layer a gated linear recurrence over time, then a ViT "
+                       "block; 12 layers, the paper's 111.3M parameters with its read-out"),
 }
 
 
@@ -68,8 +72,9 @@ def model_config(name: str, scale: str = "mini", **overrides) -> ModelConfig:
                 if unknown & set(FORMER_RUN_OPTIONS) else "")
         raise ValueError(f"unknown config keys {sorted(unknown)}; known: {sorted(known)}{hint}")
     variant = VARIANTS[name]
-    others = {opt: arch for arch, cls in ARCHS.items() if arch != variant.arch
-              for opt in cls.own_options if opt not in ARCHS[variant.arch].own_options}
+    mine = ARCHS[variant.arch].own_options
+    others = {opt: " and ".join(arch for arch, cls in ARCHS.items() if opt in cls.own_options)
+              for cls in ARCHS.values() for opt in cls.own_options if opt not in mine}
     ignored = sorted(set(overrides) & set(others))
     if ignored:
         raise ValueError(f"{name} ({variant.arch}) does not use {ignored}: "
