@@ -42,20 +42,12 @@ TABLE = {
                               "checked against exact tensor sizes) and estimated at ViT-B/16 scale"
                               " against the depth-matched CViT; streaming flat; training, where "
                               "RViT needs more unless it checkpoints frames",
-    "04_hidden_state_at_a_boundary": "what a stream-trained model is; the clip-trained and the "
-                                     "stream-trained RViT across an action boundary, on the "
-                                     "README's 120 composite clips: the switch pair by pair "
-                                     "against a memoryless ViT and the majority guess; block "
-                                     "structure, pose against memory (the same RViT with its "
-                                     "memory off), with the spread; what the state remembers, "
-                                     "against an untrained RViT; change points; a frame scrubber; "
-                                     "exercises with worked solutions",
-    "05_training_the_variants": "a training loop in plain torch, checked equal to the library's "
+    "04_training_the_variants": "a training loop in plain torch, checked equal to the library's "
                                 "step; Table S1's recipes beside our mini ones; a live run where "
                                 "order must be learnt (sit down / stand up) against the frame-mean"
                                 " ViT; the shipped models side by side; exercises with worked "
                                 "solutions",
-    "06_streaming_and_variable_length": "one model on 4, 32 and 480 frames; 60 actions followed "
+    "05_streaming_and_variable_length": "one model on 4, 32 and 480 frames; 60 actions followed "
                                         "frame by frame; the rivals on the README's 8 held-out "
                                         "streams with the spread over streams (frame ViT, CViT "
                                         "windows, oracle reset) against their cost; a video file "
@@ -63,6 +55,14 @@ TABLE = {
                                         "like; the per-frame loss with truncated BPTT in plain "
                                         "torch, checked equal to the library's; exercises with "
                                         "worked solutions",
+    "06_hidden_state_at_a_boundary": "what a stream-trained model is; the clip-trained and the "
+                                     "stream-trained RViT across an action boundary, on the "
+                                     "README's 120 composite clips: the switch pair by pair "
+                                     "against a memoryless ViT and the majority guess; block "
+                                     "structure, pose against memory (the same RViT with its "
+                                     "memory off), with the spread; what the state remembers, "
+                                     "against an untrained RViT; change points; a frame scrubber; "
+                                     "exercises with worked solutions",
     "07_recurrence_and_its_cost": "gates over layers x time; the wavefront written in plain torch,"
                                   " checked equal to the loop (logits and gradients), then the "
                                   "library's; frames per second live on this CPU beside the "
@@ -71,8 +71,8 @@ TABLE = {
                                   "exercises with worked solutions",
 }
 RUN_TIMES = {"01_video_to_tokens": 15, "02_attention_gate_from_scratch": 15,
-             "03_memory_rvit_vs_cvit": 70, "04_hidden_state_at_a_boundary": 60,
-             "05_training_the_variants": 60, "06_streaming_and_variable_length": 75,
+             "03_memory_rvit_vs_cvit": 70, "06_hidden_state_at_a_boundary": 60,
+             "04_training_the_variants": 60, "05_streaming_and_variable_length": 75,
              "07_recurrence_and_its_cost": 25}
 
 SETUP = '''# Colab: fetch and install rvit-mini; anywhere else this cell does nothing.

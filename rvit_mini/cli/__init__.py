@@ -1,11 +1,12 @@
 """python -m rvit_mini {info,make-data,check-data,train,evaluate,evaluate-stream,stream,
-checkpoints}: the command line.
+checkpoints,grade}: the command line.
 
     python -m rvit_mini train --recipe mini_rvit_s --out runs/rvit_s
     torchrun --nproc_per_node=2 -m rvit_mini train --recipe mini_rvit_s --out runs/rvit_s
     python -m rvit_mini evaluate runs/rvit_s/last.pt --split test
     python -m rvit_mini stream clip.mp4 --model rvit_s
     python -m rvit_mini evaluate-stream rvit rvit_online cvit_online@w16 --streams 8
+    python -m rvit_mini grade student/01_video_to_tokens.ipynb
 
 A mistake in the input (a missing file, a value that makes no sense, a run folder in use) is
 reported in one line, without a traceback; RVIT_MINI_TRACEBACK=1 shows the traceback too.
@@ -20,7 +21,7 @@ from ..model import create_model, list_models
 from ..model.flops import flops_per_frame
 from ..model.registry import SCALES
 from ..training.run import NonFiniteLossError
-from . import data, evaluate, train
+from . import data, evaluate, grade, train
 
 
 def cmd_info(args) -> None:
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help=cmd_info.__doc__).set_defaults(func=cmd_info)
-    for commands in (data, train, evaluate):
+    for commands in (data, train, evaluate, grade):
         commands.add_parsers(sub)
     return parser
 

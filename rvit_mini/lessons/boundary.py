@@ -72,7 +72,7 @@ def draw_boundary(pair: str = PAIRS[0], boundary: int = 8) -> Figure:
 
 
 def playground(live=None):
-    """04: choose a pair of actions and the frame where the second begins: each model's
+    """06: choose a pair of actions and the frame where the second begins: each model's
     per-frame prediction, its switch delay, and the cosine similarity of its states over the
     clip (clip-trained rvit, stream-trained rvit_online, and the memoryless vit_online)."""
     return make_playground("boundary", draw_boundary, {

@@ -1,22 +1,201 @@
-"""Self-checks for the notebooks' exercises: say "right", or what is off.
+"""Checks that teach: a piece the student writes is run beside the library's reference and beside
+versions of the reference with one known mistake each, and the check says in one line which one
+it behaves like.
 
-    from rvit_mini.exercises import check
-    check(my_tokens, 65, name="tokens per frame")          # -> True, prints "right: tokens per frame"
-    check(my_logits, rm_logits, atol=1e-5)                  # tensors: shape first, then values
+    piece = Piece("the stem", reference=stem, inputs=stem_inputs, mistakes=[
+        Mistake("the CLS token is missing: put it in front of the patch tokens", stem_no_cls),
+        ...])
+    stem = piece.check(my_stem)      # prints one line; returns the function later cells use
 
-`check` compares an answer with the expected one and prints one line; it returns True or False
-and never raises, so a wrong answer does not stop the notebook. Numbers and tensors are compared
-within `atol` + `rtol` * |expected|; anything else (strings, tuples, lists) by equality, element by
-element.
+The line is one of
+    right: the stem (3 inputs)
+    not written yet: the stem raises NotImplementedError; the cells below use the library's
+    not yet: the stem: <the mistake, said in the student's terms>
+    not yet: the stem: <what differs, and where the largest difference lies>
+A check never prints the expected value, and no check call holds the answer: the reference and
+the mistakes live in the library (one module per notebook). A piece that is wrong or not written
+hands back the library's reference, so a notebook runs top to bottom whatever its student wrote.
+
+Predictions ("will the peak grow with T?") are checked against what the library measures:
+
+    Prediction("does depth change the inference peak?", truth=lambda: ..., choices=("yes", "no"))
+
+Every check records its outcome in RESULTS ({name: "right" | "not written" | "not yet" |
+"not answered"}), which `python -m rvit_mini grade` reads after running a student's notebook.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from numbers import Number
+from typing import Any, Callable
 
 import torch
 
+RESULTS: dict[str, str] = {}
+
+
+@dataclass
+class Mistake:
+    """A known mistake: `says` names it as the student would fix it; `variant` is the
+    reference with that mistake made, with the reference's signature."""
+
+    says: str
+    variant: Callable
+
+
+@dataclass
+class Piece:
+    """A piece of the model or of training that a notebook's student writes.
+
+    reference: the library's version, the same signature as the student's. inputs: a function
+    that returns fresh argument tuples, one per input to try (fresh, so that a piece that
+    changes its arguments, a training step say, gets the same start each time). mistakes: the
+    known mistakes, most telling first. atol, rtol: how close counts as the same."""
+
+    name: str
+    reference: Callable
+    inputs: Callable[[], list[tuple]]
+    mistakes: list[Mistake] = field(default_factory=list)
+    atol: float = 1e-5
+    rtol: float = 1e-4
+
+    def check(self, candidate: Callable) -> Callable:
+        """Print one line on `candidate` (the student's function) and record it in RESULTS;
+        return the function the notebook goes on with: the candidate if right, else the
+        reference."""
+        status, line = self.verdict(candidate)
+        RESULTS[self.name] = status
+        print(line)
+        return candidate if status == "right" else self.reference
+
+    def verdict(self, candidate: Callable) -> tuple[str, str]:
+        """(status, the line to print) for `candidate`, without printing."""
+        inputs = self.inputs()
+        got = [run(candidate, args) for args in inputs]
+        if any(isinstance(g, NotImplementedError) for g in got):
+            return "not written", (f"not written yet: {self.name} raises NotImplementedError; "
+                                   "the cells below use the library's")
+        failed = next((g for g in got if isinstance(g, Exception)), None)
+        if failed is not None:
+            return "not yet", f"not yet: {self.name} raises {describe_error(failed)}"
+        expected = [run(self.reference, args) for args in self.inputs()]
+        if all(same(g, e, self.atol, self.rtol) for g, e in zip(got, expected)):
+            return "right", f"right: {self.name} ({plural(len(inputs), 'input')})"
+        for mistake in self.mistakes:
+            theirs = [run(mistake.variant, args) for args in self.inputs()]
+            if all(same(g, t, self.atol, self.rtol) for g, t in zip(got, theirs)):
+                return "not yet", f"not yet: {self.name}: {mistake.says}"
+        where = next(difference(g, e, self.atol, self.rtol) for g, e in zip(got, expected)
+                     if not same(g, e, self.atol, self.rtol))
+        return "not yet", f"not yet: {self.name}: {where}"
+
+
+@dataclass
+class Prediction:
+    """A question the student answers before running the cell that measures it.
+
+    truth: a function that returns the right choice, computed by the library when checked, so
+    that no check call holds the answer; why: one line said after a wrong prediction, which
+    points at what to look at without giving the answer away."""
+
+    name: str
+    choices: tuple
+    truth: Callable[[], Any]
+    why: str = "run the cell below and look at what it measures"
+
+    def check(self, answer) -> bool:
+        """Print one line on `answer` and record it in RESULTS; True when it is right."""
+        if answer is None:
+            RESULTS[self.name] = "not answered"
+            print(f"not answered yet: {self.name}: choose one of {', '.join(map(repr, self.choices))}")
+            return False
+        if answer not in self.choices:
+            RESULTS[self.name] = "not yet"
+            print(f"not yet: {self.name}: {answer!r} is not one of the choices "
+                  f"({', '.join(map(repr, self.choices))})")
+            return False
+        right = answer == self.truth()
+        RESULTS[self.name] = "right" if right else "not yet"
+        print(f"right: {self.name}" if right else f"not yet: {self.name}: {self.why}")
+        return right
+
+
+# -- comparing outputs -----------------------------------------------------------------------
+
+def run(fn: Callable, args: tuple):
+    """fn(*args), or the exception it raised."""
+    try:
+        return fn(*args)
+    except Exception as err:  # the student's code may raise anything: it is reported, not raised
+        return err
+
+
+def leaves(value) -> list:
+    """The tensors and numbers of a nested output (tuples, lists, dicts), in order."""
+    if isinstance(value, dict):
+        return [leaf for key in sorted(value) for leaf in leaves(value[key])]
+    if isinstance(value, (tuple, list)):
+        return [leaf for item in value for leaf in leaves(item)]
+    return [value]
+
+
+def same(got, expected, atol: float, rtol: float) -> bool:
+    """Do two outputs (nested tensors and numbers) agree within atol + rtol |expected|?"""
+    if isinstance(got, Exception) or isinstance(expected, Exception):
+        return False
+    a, b = leaves(got), leaves(expected)
+    return len(a) == len(b) and all(close(x, y, atol, rtol) for x, y in zip(a, b))
+
+
+def close(x, y, atol: float, rtol: float) -> bool:
+    if isinstance(y, torch.Tensor):
+        if not isinstance(x, torch.Tensor) or x.shape != y.shape:
+            return False
+        return bool(torch.allclose(x.detach().double(), y.detach().double(), atol=atol, rtol=rtol,
+                                   equal_nan=True))
+    if isinstance(y, Number) and isinstance(x, Number) and not isinstance(x, bool):
+        return abs(x - y) <= atol + rtol * abs(y)
+    return x == y
+
+
+def difference(got, expected, atol: float, rtol: float) -> str:
+    """What differs between two outputs, said without the expected value: the kind, the
+    shape, or where the largest difference lies."""
+    a, b = leaves(got), leaves(expected)
+    if len(a) != len(b):
+        return f"returns {plural(len(a), 'value')} where {len(b)} are asked for"
+    for k, (x, y) in enumerate(zip(a, b)):
+        if close(x, y, atol, rtol):
+            continue
+        which = f"output {k}: " if len(a) > 1 else ""
+        if isinstance(y, torch.Tensor):
+            if not isinstance(x, torch.Tensor):
+                return f"{which}returns a {type(x).__name__} where a tensor is asked for"
+            if x.shape != y.shape:
+                return (f"{which}returns shape {tuple(x.shape)}, not the {tuple(y.shape)} the "
+                        "docstring describes")
+            diff = (x.detach().double() - y.detach().double()).abs().nan_to_num(float("inf"))
+            index = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
+            share = float((diff > atol + rtol * y.detach().double().abs()).double().mean())
+            return (f"{which}{share:.0%} of the entries differ; the largest difference is at "
+                    f"index {index}")
+        return f"{which}returns {x!r}, which is not it"
+    return "the outputs differ"
+
+
+def describe_error(err: Exception) -> str:
+    """An exception in one line: its type and the first line of its message."""
+    message = (str(err).strip().splitlines() or [""])[0]
+    return f"{type(err).__name__}: {message[:160]}" if message else type(err).__name__
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+# -- the exercises' answer check of the notebooks before their pieces were skeletons ----------
 
 def _describe_mismatch(answer, expected, atol: float, rtol: float) -> str | None:
     """None when answer matches expected, else a short reason."""

@@ -66,7 +66,7 @@ def draw_stream(frame: int = 20, resets: tuple = ()) -> Figure:
 
 
 def playground(live=None):
-    """06: play a stream of 8-frame actions frame by frame (Play, or drag the frame): each
+    """05: play a stream of 8-frame actions frame by frame (Play, or drag the frame): each
     rival names the action now, from what it has seen so far; "Reset state" zeroes the
     recurrent models' state at the current frame, as a restarted stream would."""
     resets = []

@@ -27,7 +27,7 @@ def draw_schedule(layers: int = 4, frames: int = 6, step: int = 5) -> Figure:
 
 
 def playground(live=None):
-    """07: choose L gates and T frames and step through both schedules: the sequential loop
+    """Choose L gates and T frames and step through both schedules: the sequential loop
     runs one cell a step (T x L steps), the wavefront a whole anti-diagonal (T + L - 1)."""
     box = make_playground("schedule", draw_schedule, {
         "step": slider("step", 0, 95), "layers": slider("L (gates)", 1, 8),
