@@ -6,7 +6,8 @@ from pathlib import Path
 from rvit_mini.cards import machine
 from rvit_mini.cost import frames_per_second
 
-RESULTS = Path(__file__).parent / "results"
+# the package's results folder in this checkout (rvit_mini.results reads it, installed or not)
+RESULTS = Path(__file__).resolve().parents[1] / "rvit_mini" / "results"
 
 
 def save(name: str, payload: dict) -> Path:

@@ -6,8 +6,8 @@
     fast = rm.accelerate(model, execution="wavefront")   # the same outputs, faster
 
 The submodules rm.analysis, rm.cards, rm.cost, rm.data, rm.diagrams, rm.exercises, rm.flops,
-rm.memory, rm.online, rm.playgrounds, rm.recipes, rm.train and rm.viz load on first use, so
-that `import rvit_mini` does not import matplotlib, PyAV or tqdm.
+rm.memory, rm.online, rm.playgrounds, rm.recipes, rm.results, rm.train and rm.viz load on first
+use, so that `import rvit_mini` does not import matplotlib, PyAV or tqdm.
 """
 
 import importlib
@@ -32,7 +32,7 @@ __all__ = [  # sorted
 ]
 
 SUBMODULES = ("analysis", "cards", "cli", "cost", "data", "diagrams", "exercises", "flops", "memory",
-              "online", "playgrounds", "recipes", "train", "viz")
+              "online", "playgrounds", "recipes", "results", "train", "viz")
 
 
 def __getattr__(name: str):
