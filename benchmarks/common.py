@@ -6,7 +6,8 @@ from pathlib import Path
 from rvit_mini.execution.timing import frames_per_second
 from rvit_mini.training.cards import machine
 
-RESULTS = Path(__file__).parent / "results"
+# the package's results folder in this checkout (rvit_mini.results reads it, installed or not)
+RESULTS = Path(__file__).resolve().parents[1] / "rvit_mini" / "results"
 
 
 def save(name: str, payload: dict) -> Path:

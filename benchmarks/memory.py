@@ -4,7 +4,7 @@
     python benchmarks/memory.py --quick    # T = 8, 32, 128 only
 
 Estimated with `rvit_mini.memory.estimate_peak` on every machine; on a CUDA machine the same
-runs are also measured with `measure_peak`. Writes results/memory.json and results/memory.png.
+runs are also measured with `measure_peak`. Writes rvit_mini/results/memory.json and memory.png.
 The step-time cost of frame checkpointing is timed for real at mini scale on this machine.
 """
 

@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python benchmarks/online.py [--streams 8] [--frames 480] [--seed 0] [--pairs 20]
 
-Prints, and writes to benchmarks/results/online.json with the machine, commit and load:
+Prints, and writes to rvit_mini/results/online.json with the machine, commit and load:
 0. how fast StickStreams renders at 32x32;
 1. the rivals on the same test-split streams of 8-frame actions (the goal's setup: 60 actions in
    480 frames) and of 6- to 20-frame actions: per-frame accuracy, mAP, mcAP, accuracy in the

@@ -5,7 +5,7 @@ ViT's (run eagerly) as the reference for streaming; training and inference, in o
     python benchmarks/speed.py --scale paper    # ViT-B/16 width, 224x224, bf16 (for a GPU)
     python benchmarks/speed.py --scale paper --batch 2 --lengths 32 --whole-clip
 
-Writes results/speed_<scale>_batch<B>.json and .png.
+Writes rvit_mini/results/speed_<scale>_batch<B>.json and .png.
 """
 
 import argparse

@@ -12,6 +12,7 @@ The packages, each importing only from those before it (data stands alone):
     rm.data       StickActions, streams, video files, real data sets
     rm.online     online recognition: recognisers, metrics, rivals, boundaries
     rm.lessons    what only the notebooks use: checks, playgrounds, figures
+    rm.results    the committed benchmark results the notebooks and the docs quote
 They load on first use, so that `import rvit_mini` does not import matplotlib, PyAV or tqdm.
 rm.train, rm.memory and rm.flops name rm.training, rm.execution.memory and rm.model.flops.
 """
@@ -49,7 +50,8 @@ __all__ = [  # sorted
     "load_pretrained", "model_config", "vit_state_dict_from_timm",
 ]
 
-PACKAGES = ("cli", "common", "data", "execution", "lessons", "model", "online", "training")
+PACKAGES = ("cli", "common", "data", "execution", "lessons", "model", "online", "results",
+            "training")
 NAMES = {"train": "training", "memory": "execution.memory", "flops": "model.flops"}
 LOADERS = ("list_pretrained", "load_checkpoint", "load_pretrained")  # training.loading's
 

@@ -5,9 +5,11 @@
 Reads `Repository` under `[project.urls]` in pyproject.toml and writes
 - the README's notebook table (between the `notebooks:start` / `notebooks:end` markers), with a
   Colab and a Binder badge per notebook when the address is a GitHub repository;
-- the first code cell of every notebook (tagged `colab-setup`): in Colab it clones the repository
-  and installs it; everywhere else it does nothing.
-Without an address the badges are left out and the cell says what to do in Colab.
+- the first code cell of every notebook (tagged `colab-setup`): in Colab it installs the project
+  (a regular `pip install`, which the running kernel imports at once, no restart) from a folder or
+  `rvit-mini*.zip` uploaded to /content, else from a clone of the repository, else it says what to
+  upload; run again, before or after a restart, it does nothing. Everywhere else it does nothing.
+Without an address the badges are left out and the cell relies on an upload in Colab.
 """
 
 import json
@@ -75,17 +77,24 @@ RUN_TIMES = {"01_video_to_tokens": 15, "02_attention_gate_from_scratch": 15,
              "04_training_the_variants": 60, "05_streaming_and_variable_length": 75,
              "07_recurrence_and_its_cost": 25}
 
-SETUP = '''# Colab: fetch and install rvit-mini; anywhere else this cell does nothing.
-import importlib.util, os, subprocess, sys
+SETUP = '''# Colab: install rvit-mini from its repository or your upload; elsewhere this does nothing.
+import glob, importlib.util, os, shutil, subprocess, sys
 REPOSITORY = {repository!r}
 if "google.colab" in sys.modules and importlib.util.find_spec("rvit_mini") is None:
-    if REPOSITORY is None:
-        raise RuntimeError("this copy of rvit-mini names no repository address: upload the "
-                           "project folder to Colab and run: pip install -e <folder>")
-    subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "rvit-mini"], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "rvit-mini"], check=True)
-    sys.path.insert(0, os.path.abspath("rvit-mini"))
-    os.chdir("rvit-mini/notebooks")'''
+    for archive in glob.glob("rvit-mini*.zip"):  # an uploaded zip, unpacked beside itself
+        if not os.path.isdir(archive[:-4]):
+            shutil.unpack_archive(archive, archive[:-4])
+    found = [os.path.dirname(os.path.abspath(toml)) for toml in glob.glob("*/pyproject.toml")
+             + glob.glob("*/*/pyproject.toml") if 'name = "rvit-mini"' in open(toml).read()]
+    if not found and REPOSITORY:
+        subprocess.run(["git", "clone", "-q", "--depth", "1", REPOSITORY, "rvit-mini"], check=True)
+        found = [os.path.abspath("rvit-mini")]
+    if not found:
+        raise RuntimeError("Upload the rvit-mini zip (or folder) to /content in the Files pane, "
+                           "then run this cell again")
+    # a regular install, so this kernel imports it at once; Colab's torch and ipywidgets stay
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", found[0]], check=True)
+    importlib.invalidate_caches()'''
 
 
 def repository() -> str | None:

@@ -1,4 +1,5 @@
-"""scripts/links.py: Colab/Binder links from the one repository address, and the Colab cell."""
+"""scripts/links.py: Colab/Binder links from the one repository address, and the Colab cell
+(tests/test_colab_setup.py runs the cell in a simulated Colab)."""
 
 import importlib.util
 import sys
@@ -35,11 +36,27 @@ def test_badges_appear_only_with_an_address():
     assert "colab" not in without and without.count("make lab") == n
 
 
-def test_setup_cell_does_nothing_outside_colab():
+def test_setup_cell_does_nothing_outside_colab(monkeypatch, tmp_path):
+    import os
+    import subprocess
+
     code = links.SETUP.format(repository="https://github.com/ada/rvit-mini")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail(f"the cell ran {a}"))
+    monkeypatch.chdir(tmp_path)
     namespace = {}
     exec(compile(code, "setup", "exec"), namespace)  # no google.colab here: nothing runs
     assert namespace["REPOSITORY"] == "https://github.com/ada/rvit-mini"
+    assert os.getcwd() == str(tmp_path) and not list(tmp_path.iterdir())
+
+
+def test_setup_cell_is_short_and_installs_the_package_as_a_user_does():
+    code = links.SETUP.format(repository=None)
+    assert len(code.splitlines()) <= 20
+    # a regular install that the running kernel imports (an editable one needs a restart), and
+    # nothing that would replace Colab's torch, torchvision or ipywidgets
+    assert '"pip", "install", "-q", found[0]]' in code and "importlib.invalidate_caches()" in code
+    for never in ('"-e"', "[dev]", "--upgrade", "chdir"):
+        assert never not in code, never
 
 
 def test_committed_notebooks_carry_the_current_setup_cell():

@@ -1,6 +1,6 @@
-"""The package as a user installs it: what `import rvit_mini` loads, the shipped models inside
-the wheel, `info`, FLOPs, a weights file that is not plain weights, and the requirements: the
-lock and Binder's environment in step with pyproject.toml."""
+"""The package as a user installs it: what `import rvit_mini` loads, the shipped models and
+the benchmark results inside the wheel, `info`, FLOPs, a weights file that is not plain weights,
+and the requirements: the lock and Binder's environment in step with pyproject.toml."""
 
 import pickle
 import re
@@ -40,13 +40,30 @@ def test_the_wheel_carries_the_shipped_models(tmp_path):
     for name in rm.list_pretrained():
         assert {f"rvit_mini/checkpoints/{name}.pt", f"rvit_mini/checkpoints/{name}.json",
                 f"rvit_mini/checkpoints/runs/{name}/log.jsonl"} <= names
+    results = {f"rvit_mini/results/{p.name}" for p in rm.results.FOLDER.glob("*.*")
+               if p.suffix in (".json", ".png")}
+    assert len(results) > 10 and results <= names
     # and they load from an installed copy, away from the source tree
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    code = "import rvit_mini as rm; print(rm.__file__, rm.load_pretrained('rvit').cfg.depth)"
+    code = ("import rvit_mini as rm; print(rm.__file__, rm.load_pretrained('rvit').cfg.depth, "
+            "rm.results.load('memory')['lengths'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=tmp_path, env={"PYTHONPATH": str(site)}).stdout
-    assert out.startswith(str(site)) and out.split()[-1] == "3"
+    assert out.startswith(str(site)) and out.split(maxsplit=2)[1:] == ["3", "[8, 16, 32, 64, 128]\n"]
+
+
+def test_the_results_reader_imports_nothing_heavy_and_names_what_it_has():
+    code = ("import importlib.util, sys; spec = importlib.util.spec_from_file_location('results', "
+            f"{str(ROOT / 'rvit_mini' / 'results' / '__init__.py')!r}); "
+            "results = importlib.util.module_from_spec(spec); spec.loader.exec_module(results); "
+            "print(sorted(m for m in ('torch', 'numpy', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert {"memory", "online", "frame_checkpoint", "speed_mini_batch8"} <= set(rm.results.names())
+    assert rm.results.load("frame_checkpoint")["machine"].startswith("NVIDIA H100")
+    with pytest.raises(FileNotFoundError, match=r"no results named 'memroy': choose one of \[.*'mem"):
+        rm.results.load("memroy")
 
 
 def test_a_malicious_pickle_is_refused_by_load_pretrained(tmp_path):

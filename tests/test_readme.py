@@ -1,7 +1,6 @@
 """The figures the README quotes are the committed ones: the shipped models' cards and the
-memory and online benchmarks' results files."""
+memory and online benchmarks' results files; every file the README links to exists."""
 
-import json
 import re
 from pathlib import Path
 
@@ -22,7 +21,7 @@ def test_the_model_table_quotes_the_shipped_cards():
 
 
 def test_the_memory_table_quotes_the_benchmark_results():
-    results = json.loads((ROOT / "benchmarks" / "results" / "memory.json").read_text())
+    results = rm.results.load("memory")
     for part, prefix in (("inference", "inference, batch 8: "), ("training", "training, batch 2: ")):
         for label, runs in results[part].items():
             row = re.search(rf"^\| {re.escape(prefix + label)} \| (.*) \|$", README, re.M)
@@ -34,7 +33,7 @@ def test_the_memory_table_quotes_the_benchmark_results():
 
 
 def test_the_online_table_quotes_the_benchmark_results():
-    results = json.loads((ROOT / "benchmarks" / "results" / "online.json").read_text())
+    results = rm.results.load("online")
     head = "| recogniser | per-frame accuracy (sd over the 8 streams) |"
     lines = README[README.index(head):].splitlines()[2:]
     rows = [line.strip("| ").split(" | ") for line in lines[:lines.index("")]]
@@ -53,3 +52,11 @@ def test_the_online_table_quotes_the_benchmark_results():
             assert cells[5] == (f"{rival['mflops']:.1f}" if rival["mflops"] else "0"), cells
             kept = rival["state_bytes"] and f"{rival['state_bytes'] / 1024:.0f} KiB"
             assert cells[6] == (kept or "-"), cells
+
+
+def test_the_files_the_readme_links_and_names_exist():
+    linked = re.findall(r"\]\(((?!https?:)[^)#]+)\)", README)
+    named = re.findall(r"\brvit_mini/results/[\w.]+\.(?:json|png)", README)
+    assert named and "rvit_mini/results/memory.png" in linked
+    missing = [path for path in linked + named if not (ROOT / path).exists()]
+    assert not missing, f"the README names files that are not in the repository: {missing}"

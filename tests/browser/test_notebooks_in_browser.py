@@ -125,8 +125,6 @@ class Lab:
         self.home, self.port, self.token = home, free_port(), os.urandom(16).hex()
         self.root = home / "notebooks"
         shutil.copytree(NOTEBOOKS, self.root, ignore=shutil.ignore_patterns("runs", ".ipynb_*"))
-        # the committed figures that notebooks 03 and 07 read, where a checkout has them
-        shutil.copytree(ROOT / "benchmarks" / "results", home / "benchmarks" / "results")
         env = {k: v for k, v in os.environ.items() if k not in ("RVIT_MINI_STATIC", "MPLBACKEND")}
         env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in env.get("PYTHONPATH", "")
                                                            .split(os.pathsep) if p])
