@@ -73,8 +73,8 @@ TABLE = {
                                   "exercises with worked solutions",
 }
 RUN_TIMES = {"01_video_to_tokens": 15, "02_attention_gate_from_scratch": 15,
-             "03_memory_rvit_vs_cvit": 70, "06_hidden_state_at_a_boundary": 60,
-             "04_training_the_variants": 60, "05_streaming_and_variable_length": 75,
+             "03_memory_rvit_vs_cvit": 70, "04_training_the_variants": 60,
+             "05_streaming_and_variable_length": 75, "06_hidden_state_at_a_boundary": 60,
              "07_recurrence_and_its_cost": 25}
 
 SETUP = '''# Colab: install rvit-mini from its repository or your upload; elsewhere this does nothing.
