@@ -21,9 +21,11 @@ from pathlib import Path
 
 from ..execution import accelerate
 from ..online import stream_test
-from ..training import RECIPES, SHIPPED, fit, model_card, prepare_run
 from ..training.cards import load_average, write_model
-from ..training.loading import CHECKPOINTS
+from ..training.loading import CHECKPOINTS, model_card
+from ..training.loop import fit
+from ..training.prepare import prepare_run
+from ..training.recipes import RECIPES, SHIPPED
 from ..training.run import init_distributed, read_log
 from .args import add_data_args, count, positive_int
 
