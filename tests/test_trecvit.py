@@ -5,11 +5,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 from einops import rearrange
-from rvit_mini.model.trecvit import LRUBlock, TRecViT, linear_scan
 from torch.testing import assert_close
 
 import rvit_mini as rm
 from rvit_mini import online
+from rvit_mini.model.trecvit import LRUBlock, TRecViT, linear_scan
 
 
 def tiny(**overrides) -> TRecViT:

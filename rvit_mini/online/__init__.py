@@ -58,6 +58,7 @@ from .rivals import (
     majority_class,
     markdown,
     rival,
+    rival_from,
     shown_row,
 )
 
@@ -66,6 +67,6 @@ __all__ = [  # sorted
     "average_precision", "change_point", "change_point_errors", "compare", "composite_clips",
     "cost", "evaluate_streams", "frame_accuracy", "frame_ap", "frame_map", "majority_class",
     "markdown", "memory_of_the_past", "oracle_resets", "positions", "predict_stream", "rival",
-    "shown_row", "shown_switch_delays", "stream_metrics", "stream_test", "switch_delay",
+    "rival_from", "shown_row", "shown_switch_delays", "stream_metrics", "stream_test", "switch_delay",
     "switch_delays", "switch_table",
 ]

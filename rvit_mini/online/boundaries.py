@@ -11,7 +11,7 @@ from ..data import CLASSES, COMPOSITES, composite_clip
 from ..data.streams import motion_onsets
 from ..execution.stream import trace
 from ..model import RViT
-from .recognisers import as_recogniser, oracle_resets, predict_stream
+from .recognisers import as_recogniser, in_data_order, oracle_resets, predict_stream
 
 
 def switch_delay(predictions: torch.Tensor, boundary: int, new_label: int) -> int | None:
@@ -71,7 +71,8 @@ def switch_delays(recogniser, clips: dict, within: int = 3) -> list[dict]:
     recogniser has its state reset at each clip's boundary."""
     rec, rows = as_recogniser(recogniser), []
     for (first, second), (videos, labels, bounds) in clips.items():
-        pred = predict_stream(rec, videos, oracle_resets(rec, labels)).argmax(-1)
+        logits = predict_stream(rec, videos, oracle_resets(rec, labels))
+        pred = in_data_order(rec, logits, CLASSES).argmax(-1)  # composite labels: CLASSES
         delays = [switch_delay(p, b, CLASSES.index(second)) for p, b in zip(pred, bounds)]
         delays = [float("inf") if d is None else d for d in delays]
         median = statistics.median(delays)
@@ -119,6 +120,8 @@ def switch_table(rows: dict) -> str:
     """{rival: switch_delays rows} -> markdown: per pair, the share settled within 3 frames
     and the median delay in frames ("never" where most clips never settle)."""
     names = list(rows)
+    if not names:
+        raise ValueError("switch_table needs the switch_delays rows of at least one rival")
     lines = ["| pair | " + " | ".join(f"{n}: settled <= 3 / median" for n in names) + " |",
              "|---" + "|--:" * len(names) + "|"]
     for i, pair in enumerate(r["pair"] for r in rows[names[0]]):

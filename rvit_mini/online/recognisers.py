@@ -8,6 +8,7 @@ from ..model import CViT
 from ..model.flops import clip_flops
 from ..model.inputs import check_streams
 from ..model.recurrence import reset_mask
+from ..training.evaluate import align_logits, class_index
 from .metrics import positions
 
 
@@ -138,3 +139,16 @@ def oracle_resets(recogniser, labels: torch.Tensor):
     """Where an oracle recogniser's state is reset, predict_stream's `resets`: where each action
     begins in labels (B, T), a bool mask (B, T); None for any other recogniser."""
     return positions(labels) == 0 if recogniser.oracle else None
+
+
+def in_data_order(recogniser, logits: torch.Tensor, classes) -> torch.Tensor:
+    """A recogniser's logits (..., K) in the order of the data's `classes` (StickStreams':
+    data.CLASSES), its model's outputs matched by name (model.classes; training.evaluate's
+    class_index); unchanged for a recogniser without a model or data without class names."""
+    model = getattr(recogniser, "model", None)
+    if model is None or classes is None:
+        return logits
+    index = class_index(getattr(model, "classes", None), classes, model.cfg.num_classes)
+    if index is None:
+        return logits
+    return align_logits(logits.flatten(0, -2), index).unflatten(0, logits.shape[:-1])
