@@ -3,7 +3,7 @@ recognisers against one another on the same held-out streams, stream classifies 
 frame by frame as it is decoded.
 
     python -m rvit_mini evaluate runs/rvit_s/last.pt --split test
-    python -m rvit_mini evaluate-stream rvit rvit_online cvit_online@w16 --streams 8
+    python -m rvit_mini evaluate-stream rvit rvit_online trecvit_online cvit_online@w16 --streams 8
     python -m rvit_mini stream clip.mp4 --model rvit_s
 """
 
@@ -55,6 +55,8 @@ def cmd_evaluate(args) -> None:
 STREAM_RIVALS = ["majority", "shown", "vit", "vit_online", "rvit", "rvit@reset",
                  "cvit_online@w8", "cvit_online@w16", "cvit_online@w32", "rvit_online",
                  "rvit_online@reset"]
+# RViT's successor, clip-trained and stream-trained as rvit and rvit_online are
+TRECVIT_RIVALS = ["trecvit", "trecvit@reset", "trecvit_online", "trecvit_online@reset"]
 
 
 def cmd_evaluate_stream(args) -> None:
@@ -102,8 +104,8 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("evaluate-stream", help=cmd_evaluate_stream.__doc__)
-    p.add_argument("names", nargs="*", default=STREAM_RIVALS,
-                   help=f"rivals (default: {' '.join(STREAM_RIVALS)})")
+    p.add_argument("names", nargs="*", default=STREAM_RIVALS + TRECVIT_RIVALS,
+                   help=f"rivals (default: {' '.join(STREAM_RIVALS + TRECVIT_RIVALS)})")
     p.add_argument("--streams", type=positive_int, default=8, help="held-out streams")
     p.add_argument("--frames", type=positive_int, default=480, help="frames per stream")
     p.add_argument("--action-frames", type=positive_int, nargs=2, default=[8, 8],
