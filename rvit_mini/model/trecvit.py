@@ -74,7 +74,10 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) -> torch.Ten
     the frames t-k+1..t started from zero and a_t their product a_{t-k+1} ... a_t; combining each
     frame with the one k before doubles the span. The products of a_t in (0, 1) may underflow
     to zero, which is harmless: they only multiply. (The closed form h_t = A_t cumsum_s(b_s / A_s)
-    with A_t = a_0 ... a_t divides by them, and overflows once A_t underflows.)
+    with A_t = a_0 ... a_t divides by them, and overflows once A_t underflows.) The price of the
+    log2(T) steps is memory: in training each step keeps its a and b for backward, 2 log2(T)
+    tensors of (S, T, L), where a loop over t keeps one, its states (tests/test_trecvit.py
+    counts them).
     """
     b = torch.cat([b[:, :1] + a[:, :1] * h0[:, None], b[:, 1:]], dim=1)  # h_0 = a_0 h0 + b_0
     k = 1
