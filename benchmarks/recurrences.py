@@ -13,6 +13,9 @@ round-robin (rm.execution.timing.frames_per_second), so a slow spell of a shared
 them all alike. Memory: rm.memory.estimate_peak, without computing; mini scale fp32 with batch
 8, paper scale bf16 with batch 2 in training and 8 in inference (as benchmarks/memory.py);
 CViT is built with num_frames = T. Writes rvit_mini/results/recurrences.json and .png.
+The committed run took 45 minutes on one thread of a 2-core machine that other jobs loaded
+(load average 15 to 17): 13 for the speed, 32 for the estimates, mostly RViT's 12 x 128 steps
+at paper scale on the meta device.
 """
 
 import argparse
@@ -157,16 +160,23 @@ def plot(results: dict, path) -> None:
         rows = results["fps"][part] if source == "fps" else results["memory_gib"]["paper"][part]
         for label, row in rows.items():
             ax.plot(lengths, row, ":s" if "streaming" in label else "o-", label=label)
+        if source == "paper" and part == "training":
+            ax.plot(lengths, results["trecvit_scan_state_gib_by_hand"]["paper"], "--", color="gray",
+                    label="of which TRecViT's scan keeps\n2 log2 T copies of its states")
         ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
+        if source != "fps":
+            ax.set_yscale("log")
+        ax.set_ylim(bottom=0 if source == "fps" else None)
         ax.set_xticks(lengths, [str(t) for t in lengths])
         ax.set_xlabel("clip length T (frames)")
         ax.set_ylabel(ylabel)
         ax.set_title(title)
         ax.legend(fontsize=8)
-    depth = results["depth"]
+    depth, load = results["depth"], results["load_average"]
     fig.suptitle(f"TRecViT, RViT and CViT of {depth['mini']} (mini) and {depth['paper']} (paper) "
-                 f"layers - frames/s measured on {results['machine']}", fontsize=9)
+                 f"layers; memory estimated (rm.memory.estimate_peak)\nframes/s measured "
+                 f"round-robin on {results['machine']}, load average {load['before'][0]} to "
+                 f"{load['after'][0]}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
