@@ -3,7 +3,7 @@ recognisers against one another on the same held-out streams, stream classifies 
 frame by frame as it is decoded.
 
     python -m rvit_mini evaluate rvit rvit_s --checkpoint runs/rvit_s/last.pt --split test
-    python -m rvit_mini evaluate-stream rvit rvit_online cvit_online@w16 --streams 8
+    python -m rvit_mini evaluate-stream rvit rvit_online trecvit_online cvit_online@w16 --streams 8
     python -m rvit_mini stream clip.mp4 --model rvit_s      # or --checkpoint runs/x/last.pt
 
 Shipped models go by name, checkpoint files by --checkpoint PATH: a name never means a file.
@@ -97,6 +97,8 @@ def write_json(path, value) -> None:
 STREAM_RIVALS = ["majority", "shown", "vit", "vit_online", "rvit", "rvit@reset",
                  "cvit_online@w8", "cvit_online@w16", "cvit_online@w32", "rvit_online",
                  "rvit_online@reset"]
+# RViT's successor, clip-trained and stream-trained as rvit and rvit_online are
+TRECVIT_RIVALS = ["trecvit", "trecvit@reset", "trecvit_online", "trecvit_online@reset"]
 
 
 def cmd_evaluate_stream(args) -> None:
@@ -109,7 +111,7 @@ def cmd_evaluate_stream(args) -> None:
     if lo > hi:
         raise ValueError(f"--action-frames MIN MAX: MIN {lo} is more than MAX {hi}")
     extra = {str(path): online.rival_from(load_checkpoint(path)) for path in args.checkpoint or []}
-    names = args.names if args.names or extra else STREAM_RIVALS
+    names = args.names if args.names or extra else STREAM_RIVALS + TRECVIT_RIVALS
     rows = online.evaluate_streams(names, args.streams, args.frames, args.seed, args.split,
                                    action_frames=(lo, hi), clips_per_pair=args.pairs,
                                    extra=extra)
@@ -165,7 +167,7 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("evaluate-stream", help=cmd_evaluate_stream.__doc__)
     p.add_argument("names", nargs="*",
-                   help=f"rivals (default: {' '.join(STREAM_RIVALS)})")
+                   help=f"rivals (default: {' '.join(STREAM_RIVALS + TRECVIT_RIVALS)})")
     p.add_argument("--checkpoint", action="append", metavar="PATH",
                    help="a checkpoint file (OUT/last.pt) as a rival; repeat for several")
     p.add_argument("--streams", type=positive_int, default=8, help="held-out streams")

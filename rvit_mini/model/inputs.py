@@ -110,5 +110,5 @@ def check_streams(model) -> None:
     """Refuse a model that cannot run frame by frame: a CViT attends over the whole clip."""
     if not hasattr(model, "recur"):
         raise TypeError(f"a {type(model).__name__} attends over the whole clip at once and cannot "
-                        "stream frame by frame; give an RViT or the frame-mean ViT (a CViT reads "
-                        "a sliding window: rvit_mini.online.Window)")
+                        "stream frame by frame; give an RViT, a TRecViT or the frame-mean ViT (a "
+                        "CViT reads a sliding window: rvit_mini.online.Window)")

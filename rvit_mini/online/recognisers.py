@@ -13,7 +13,8 @@ from .metrics import positions
 
 
 class Recurrent:
-    """An RViT (or the frame ViT) through init_state/step: logits head(f_t) of the newest frame.
+    """An RViT or a TRecViT (or the frame ViT) through init_state and recur, one frame at a time:
+    logits head(f_t) of the newest frame.
 
     oracle=True marks the ablation that compare() tells where each action begins, to reset the
     state there: what a perfect boundary detector would give the same model.
@@ -106,14 +107,14 @@ class Constant:
 
 
 def as_recogniser(model):
-    """A recogniser as is; a model that steps (RViT, ViT) as Recurrent(model)."""
+    """A recogniser as is; a model that steps (RViT, TRecViT, ViT) as Recurrent(model)."""
     return Recurrent(model) if isinstance(model, nn.Module) else model
 
 
 @torch.no_grad()
 def predict_stream(model, video: torch.Tensor, resets=None) -> torch.Tensor:
     """video (T, C, H, W) or (B, T, C, H, W) -> per-frame logits (T, K) or (B, T, K), one frame
-    at a time through a recogniser (an RViT or ViT is streamed through init_state/recur).
+    at a time through a recogniser (an RViT, TRecViT or ViT is streamed through init_state/recur).
 
     `resets` (frame indices, or a bool mask (T,) or (B, T)): reset the state just before those
     frames, as if each segment were a stream of its own.

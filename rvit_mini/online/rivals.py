@@ -105,8 +105,9 @@ def rival_from(model):
 
 
 def rival(spec: str, majority: int | None = None, root=CHECKPOINTS):
-    """A rival by name: "majority" (always class `majority`); a shipped model ("rvit", "vit":
-    Recurrent; "cvit": Window over the frames it was trained on); "rvit@reset" (oracle reset);
+    """A rival by name: "majority" (always class `majority`); a shipped model ("rvit",
+    "trecvit", "vit": Recurrent; "cvit": Window over the frames it was trained on);
+    "rvit@reset", "trecvit_online@reset" (oracle reset);
     "cvit@w4" (a window of 4 frames). Models load from `root` (the shipped ones by default)."""
     if spec == "majority":
         if majority is None:
