@@ -38,6 +38,7 @@ from .boundaries import (
     switch_delay,
     switch_delays,
     switch_table,
+    two_sided_switch_delay,
 )
 from .cards import stream_test
 from .metrics import (
@@ -67,5 +68,5 @@ __all__ = [  # sorted
     "cost", "evaluate_streams", "frame_accuracy", "frame_ap", "frame_map", "majority_class",
     "markdown", "memory_of_the_past", "oracle_resets", "positions", "predict_stream", "rival",
     "shown_row", "shown_switch_delays", "stream_metrics", "stream_test", "switch_delay",
-    "switch_delays", "switch_table",
+    "switch_delays", "switch_table", "two_sided_switch_delay",
 ]
