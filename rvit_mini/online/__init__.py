@@ -40,6 +40,7 @@ from .boundaries import (
     switch_delay,
     switch_delays,
     switch_table,
+    two_sided_switch_delay,
 )
 from .cards import stream_test
 from .metrics import (
@@ -69,6 +70,6 @@ __all__ = [  # sorted
     "average_precision", "change_point", "change_point_errors", "compare", "composite_clips",
     "cost", "evaluate_streams", "frame_accuracy", "frame_ap", "frame_map", "majority_class",
     "markdown", "memory_of_the_past", "oracle_resets", "positions", "predict_stream", "rival",
-    "rival_from", "shown_row", "shown_switch_delays", "stream_metrics", "stream_test", "switch_delay",
-    "switch_delays", "switch_table",
+    "rival_from", "shown_row", "shown_switch_delays", "stream_metrics", "stream_test",
+    "switch_delay", "switch_delays", "switch_table", "two_sided_switch_delay",
 ]
