@@ -86,3 +86,23 @@ def test_the_files_a_page_links_and_names_exist(path):
     missing = [p for p in linked if not (path.parent / p).exists()]
     missing += [p for p in named if not (ROOT / p).exists()]
     assert not missing, f"{path.name} names files that are not in the repository: {missing}"
+
+
+def test_the_recurrences_tables_quote_the_benchmark_results():
+    results = rm.results.load("recurrences")
+    rows = {f"training: {k}": v for k, v in results["over_cvit"]["train"].items()}
+    rows |= {f"inference: {k}": v for k, v in results["over_cvit"]["inference"].items()}
+    paper = results["memory_gib"]["paper"]
+    rows |= {f"training, batch 2: {k.replace('RViT,', 'RViT-XL,')}": v
+             for k, v in paper["training"].items()}
+    rows |= {f"inference, batch 8: {k.replace('RViT,', 'RViT-XL,')}": v
+             for k, v in paper["inference"].items()}
+    rows = {label.replace("CViT (joint)", "CViT (joint), depth 12"): v for label, v in rows.items()}
+    section = PERFORMANCE[PERFORMANCE.index("## TRecViT against RViT"):]
+    quoted = 0
+    for label, values in rows.items():
+        row = re.search(rf"^\| {re.escape(label)} \| (.*) \|$", section, re.M)
+        if row:
+            quoted += 1
+            assert row.group(1).split(" | ") == [f"{x:.2f}" for x in values], label
+    assert quoted == 11
