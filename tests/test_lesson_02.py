@@ -161,3 +161,10 @@ def test_the_playground_numbers_its_layers_from_one():
     fig = gate.draw_gate_memory(layer=1)
     titles = " | ".join(ax.get_title() for ax in fig.get_axes())
     assert "layer l = 1 of 3 (from 1, at the bottom)" in titles
+
+
+def test_the_playgrounds_prediction_panel_names_the_run_it_draws():
+    fig = gate.draw_gate_memory(layer=2)
+    belief = fig.get_axes()[2]
+    labels = [t.get_text() for t in belief.get_legend().get_texts()]
+    assert labels == ["as shot", "edited", "edited, h reset after the edit"]

@@ -530,7 +530,8 @@ def draw_gate_memory(action: str = "drink", edit: str = "blank", edited_frame: i
     for (name, ((s, p), (s0, _))), style in zip(runs.items(), ("o-", "s--")):
         s, s0 = s[:, layer - 1].flatten(1), s0[:, layer - 1].flatten(1)
         change.plot(ts, (s - s0).norm(dim=1) / s0.norm(dim=1), style, label=name)
-        belief.plot(ts, p[:, CLASSES.index(action)], style, label=name)
+        belief.plot(ts, p[:, CLASSES.index(action)], style,  # the edited clip's run
+                    label="edited" if name == "edited" else "edited, h reset after the edit")
     for ax in (change, belief):
         ax.axvline(edited_frame, color="0.6", lw=4, alpha=0.4)
         ax.set_xlabel("frame t")
