@@ -129,6 +129,50 @@ SAVED_BYTES = Piece("saved_bytes", reference=saved_bytes, inputs=saved_inputs, m
 ])
 
 
+# -- what backward keeps of a frame, from the model's equations --------------------------------
+
+KEPT_BY_A_GATE = [  # (what, token tensors (B, N, D) each, why backward needs it)
+    ("x = y^{l-1}_t, the gate's input", 1, "LN_x's backward reads its input"),
+    ("LN_x(x)", 1, "W_x's gradient is LN_x(x)^T times the gradient of q, k, v"),
+    ("LN_h(h^l_{t-1})", 1, "W_h's gradient is LN_h(h)^T times the same (RViT only)"),
+    ("q, k, v", 3, "the attention's backward recomputes its softmax from them"),
+    ("the heads' output a", 1, "W_O's gradient reads it"),
+    ("z = x + a W_O", 1, "LN's backward reads its input"),
+    ("LN(z)", 1, "the MLP's first matrix reads it"),
+    ("the MLP's hidden layer, before the GELU", 4, "the GELU's backward reads it"),
+    ("the MLP's hidden layer, after the GELU", 4, "the MLP's second matrix reads it"),
+]
+
+
+def kept_per_gate(arch: str) -> int:
+    """Token tensors (B, N, D) one gate (RViT) or one block (CViT) keeps of a frame for
+    backward: KEPT_BY_A_GATE, less LN_h(h) for a block, which has no hidden state."""
+    return sum(n for what, n, _ in KEPT_BY_A_GATE if arch == "rvit" or "LN_h" not in what)
+
+
+def print_kept_by_a_gate() -> None:
+    """KEPT_BY_A_GATE as a table: what, its size in token tensors, why backward needs it."""
+    for what, n, why in KEPT_BY_A_GATE:
+        print(f"{n:>2} x  {what:<42} {why}")
+    print(f"{kept_per_gate('rvit'):>2}    token tensors a gate keeps ({kept_per_gate('cvit')} a "
+          "CViT block: no LN_h(h))")
+
+
+def exact_kept_per_frame(model, batch: int) -> dict:
+    """Bytes a training forward of `model` (an RViT or a joint CViT, fp32) keeps for backward
+    per frame of a clip, from the tensor sizes alone: {"tokens": L x kept_per_gate + 1 token
+    tensors (the +1: the top layer's output, which RViT's next frame reads as h^L_{t-1} and
+    CViT's feature LayerNorm reads), "pixels": the normalised frame the stem's convolution
+    keeps, "statistics": every LayerNorm's mean and 1/std per token and the attention's
+    log-sum-exp per token and head}."""
+    cfg = model.cfg
+    tokens = (cfg.img_size // cfg.patch_size) ** 2 + 1
+    norms = 3 if cfg.arch == "rvit" else 2
+    return {"tokens": (cfg.depth * kept_per_gate(cfg.arch) + 1) * batch * tokens * cfg.dim * 4,
+            "pixels": batch * cfg.in_chans * cfg.img_size ** 2 * 4,
+            "statistics": cfg.depth * (2 * norms + cfg.num_heads) * batch * tokens * 4}
+
+
 # -- piece 2: frame checkpointing ---------------------------------------------------------------
 
 def frame_checkpointed(model, video):
