@@ -66,6 +66,21 @@ def test_a_whole_clip_through_rvit_grows_by_its_pixels_and_its_features_only():
     assert (peaks[1] - peaks[0]) / 8 == 2 * 3 * 32 * 32 * 4 + 2 * 64 * 4
 
 
+@pytest.mark.parametrize("name, depth", [("rvit_s", 2), ("cvit", 2), ("cvit", 4), ("rvit_s", 3)])
+def test_what_a_training_forward_keeps_per_frame_is_what_the_tensor_sizes_say(name, depth):
+    torch.manual_seed(0)
+    model = rm.create_model(name, depth=depth)
+    kept = [memory.saved_bytes(model, torch.rand(2, t, 3, 32, 32)) for t in (2, 4)]
+    exact = sum(memory.exact_kept_per_frame(model, batch=2).values())
+    assert abs((kept[1] - kept[0]) / 2 / exact - 1) < 1e-3
+
+
+def test_a_gate_keeps_seventeen_token_tensors_and_a_block_sixteen(capsys):
+    assert memory.kept_per_gate("rvit") == 17 and memory.kept_per_gate("cvit") == 16
+    memory.print_kept_by_a_gate()
+    assert "17    token tensors a gate keeps (16 a CViT block" in capsys.readouterr().out
+
+
 class Unmemoised(MemoryTracker):
     """The tracker without reuse: every operation's meta function runs."""
 
@@ -185,6 +200,8 @@ def test_the_predictions_truths_are_what_the_library_measures():
     ("cvit", "training", "mini", 5, 384, 7, "bf16", 10),
     ("cvit", "inference", "paper", 12, 768, 8, "bf16", 40),
     ("rvit", "streaming", "paper", 12, 768, 32, "bf16", 64),
+    ("rvit", "streaming", "paper", 11, 768, 8, "bf16", 16),  # past 10 layers the peak moves
+    ("rvit", "streaming", "mini", 11, 64, 3, "bf16", 4),
 ])
 def test_the_table_gives_the_estimators_bytes_beyond_what_it_holds(name, mode, scale, depth, dim,
                                                                    batch, dtype, frames):

@@ -411,7 +411,10 @@ HEADS = {64: 4, 192: 3, 384: 6, 768: 12}  # the mini width's heads; DeiT-Ti, -S 
 MODES = {"rvit": ("inference", "training", "training, frame checkpointing", "streaming"),
          "cvit": ("inference", "training")}
 SHORT = (4, 6)  # the two clip lengths estimated; from a few frames on the peak is affine in T
-DEPTHS = (1, 2, 3)  # the depths estimated; from 2 layers on the peak is affine in depth
+DEPTHS = (1, 2, 3)  # the depths estimated; from 2 layers on the whole clip's peak is affine in depth
+STREAMING_DEPTHS = tuple(range(1, 13))  # streaming's peak is not: from 11 layers on (bf16) it
+# moves to another moment of the step, which grows by more per layer; streaming is one short run,
+# so every depth the slider offers is estimated
 BATCHES = (2, 3)  # traced; from batch 2 on, the peak at any batch follows from their traces
 MAX_BATCH = 32
 TABLE = "memory_playground"  # rm.results.load(TABLE): precompute() writes it
@@ -467,12 +470,14 @@ def precompute(progress=print) -> dict:
                     for dtype in DTYPES:
                         key = table_key(name, mode, scale, dim, dtype)
                         lengths = SHORT[:1] if mode == "streaming" else SHORT
+                        depths = STREAMING_DEPTHS if mode == "streaming" else DEPTHS
                         lines[key] = {str(d): {str(t): envelope(name, mode, scale, d, dim, dtype, t)
-                                               for t in lengths} for d in DEPTHS}
+                                               for t in lengths} for d in depths}
                         progress(key)
     table = {"what": "rm.memory.estimate_peak of the memory playground's settings: at batch 1, "
                      "and as lines over the batch from 2 on (lessons/memory.py, envelope)",
-             "torch": torch.__version__, "short": SHORT, "depths": DEPTHS, "batches": BATCHES,
+             "torch": torch.__version__, "short": SHORT, "depths": DEPTHS,
+             "streaming_depths": STREAMING_DEPTHS, "batches": BATCHES,
              "max_batch": MAX_BATCH, "longest": LONGEST, "lines": lines}
     path = results.FOLDER / f"{TABLE}.json"
     path.write_text(json.dumps(table, indent=0) + "\n")
@@ -486,7 +491,8 @@ def _table() -> dict:
 
 def table_peak(name, mode, scale, depth, dim, batch, dtype, frames) -> int:
     """estimate_peak's bytes for a playground setting, from the table: exact at DEPTHS and
-    SHORT, and from the affine growth in depth and in T beyond them."""
+    SHORT (streaming: at STREAMING_DEPTHS), and from the affine growth in depth and in T beyond
+    them."""
     if not 1 <= batch <= MAX_BATCH:
         raise ValueError(f"the table holds batches 1 to {MAX_BATCH}, not {batch}")
     entry = _table()[table_key(name, mode, scale, dim, dtype)]
@@ -498,7 +504,7 @@ def table_peak(name, mode, scale, depth, dim, batch, dtype, frames) -> int:
         return max(a + (batch - BATCHES[0]) * (b - a) for a, b in cell["lines"])
 
     def at_depth(t):
-        if depth in DEPTHS:
+        if str(depth) in entry:
             return at(depth, t)
         return at(3, t) + (depth - 3) * (at(3, t) - at(2, t))
 
