@@ -27,23 +27,25 @@ COLAB = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER = "https://mybinder.org/badge_logo.svg"
 # notebook -> what it shows; RUN_TIMES: seconds for `jupyter nbconvert --execute` on 2 CPU cores
 TABLE = {
-    "01_video_to_tokens": "the paper and Fig. S1 drawn (CViT takes the clip, RViT a frame and a "
-                          "state); a StickActions clip, mp4 decoding, uniform and dense sampling; "
-                          "a frame's tokens written in plain torch and checked equal to "
-                          "`model.embed`; the CLS token and head(mean_t f_t) checked; exercises "
-                          "with worked solutions",
-    "02_attention_gate_from_scratch": "the gate in plain torch (checked equal to "
-                                      "`rm.AttentionGate`) and its data flow drawn; RViT as a "
-                                      "double loop over frames and layers, equal to a shipped "
-                                      "model's logits; the hidden state's term in q, k, v per "
-                                      "layer across an action boundary, attention maps with and "
-                                      "without it; memory by changing only the past, 108 clips "
-                                      "with spread, trained and untrained RViT against the frame "
-                                      "ViT; causality; Sec. 3.2",
-    "03_memory_rvit_vs_cvit": "peak memory against clip length, measured on mini models (claims "
-                              "checked against exact tensor sizes) and estimated at ViT-B/16 scale"
-                              " against the depth-matched CViT; streaming flat; training, where "
-                              "RViT needs more unless it checkpoints frames",
+    "01_video_to_tokens": "the paper and Fig. S1 drawn; a StickActions clip, mp4 decoding, "
+                          "uniform and dense sampling; you write the stem (checked against "
+                          "`model.embed`, 7 named mistakes); f_t and head(mean_t f_t) checked; "
+                          "CViT's attention over T·N tokens against RViT's per frame; a CViT "
+                          "stretched to 16 frames (89/90) against RViT trained on 8 (70/90); "
+                          "exercises: CViT's tokens, a sampling prediction, mean pooling",
+    "02_attention_gate_from_scratch": "you write the attention gate (13 named mistakes) and "
+                                      "RViT's double loop (8), run with a shipped model's "
+                                      "weights; with h = 0 a ViT block; the hidden state's share "
+                                      "of q, k, v and of the attention; memory with only the "
+                                      "past changed on 108 clips, same-scene and same-action "
+                                      "donors, untrained seeds and a frame-mean ViT as controls; "
+                                      "causality, ViT initialisation; exercises: memory by hand, "
+                                      "two predictions",
+    "03_memory_rvit_vs_cvit": "memory, RViT against a depth-matched CViT: you count what "
+                              "backward keeps (17 token tensors a gate, every frame) and write "
+                              "frame checkpointing; streaming stays flat, and the estimator "
+                              "takes it to paper scale; exercises: two predictions and the "
+                              "estimate call",
     "04_training_the_variants": "a training loop in plain torch, checked equal to the library's "
                                 "step; Table S1's recipes beside our mini ones; a live run where "
                                 "order must be learnt (sit down / stand up) against the frame-mean"
