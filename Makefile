@@ -7,8 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LOCK   := requirements.lock
 
-.PHONY: lab test test-unit test-notebooks test-browser notebooks lint checkpoints benchmarks links \
-	lock matrix clean
+.PHONY: lab test test-unit test-notebooks test-browser book notebooks lint checkpoints benchmarks \
+	links lock matrix clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -46,15 +46,22 @@ test-unit: $(STAMP)
 
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
+# nbval on copies of the notebooks in a temporary folder, the kernel importing rvit_mini from a
+# wheel built from this checkout, as a student's kernel in Colab or on Binder imports it
 test-notebooks: $(STAMP)
-	$(if $(NOTEBOOKS),RVIT_MINI_STATIC=1 $(BIN)/python -m pytest --nbval --nbval-current-env \
-		--nbval-sanitize-with notebooks/sanitize.cfg $(NOTEBOOKS),@echo "no notebooks yet")
+	RVIT_MINI_STATIC=1 $(BIN)/python scripts/nbval_installed.py --nbval --nbval-current-env \
+		--nbval-sanitize-with notebooks/sanitize.cfg $(NOTEBOOKS)
 
-# Each notebook opened, run, its sliders moved, saved and reopened in JupyterLab, driven in
-# headless Chromium by Playwright (needs Chromium: apt-get install chromium). Screenshots go to
-# build/browser/. See tests/browser/test_notebooks_in_browser.py.
-test-browser: $(STAMP)
+# Each notebook opened, run, its sliders moved, saved and reopened in JupyterLab, and the book
+# opened, driven in headless Chromium by Playwright (needs Chromium: apt-get install chromium).
+# Screenshots go to build/browser/. See tests/browser/.
+test-browser: book
 	$(BIN)/python -m pytest -m browser tests/browser
+
+# The manual (docs/*.md) and the notebooks as committed, outputs included and nothing executed,
+# as a static site: build/book/index.html. Warnings are errors: a broken link or image fails it.
+book: $(STAMP)
+	$(BIN)/sphinx-build -q -W --keep-going -b html docs build/book
 
 # Re-execute the notebooks in place as they are committed: a fresh kernel each, static figures
 # (RVIT_MINI_STATIC=1, as test-notebooks sees them), execution counts 1..n. Commit the result.

@@ -8,7 +8,8 @@ Prints, and writes to rvit_mini/results/online.json with the machine, commit and
    480 frames) and of 6- to 20-frame actions: per-frame accuracy, mAP, mcAP, accuracy in the
    first 3 frames of an action and after, the share of composite clips settled on the second
    action within 3 frames (all pairs, worst pair), cost per frame; the same table as
-   `python -m rvit_mini evaluate-stream`;
+   `python -m rvit_mini evaluate-stream`; TRecViT's rows (trecvit, trecvit_online and their
+   oracle resets) are printed in the same table and saved apart, as "trecvit_rivals";
 2. the per-frame cost of the RViT and of a CViT's sliding window as it widens, measured after 8
    and after 400 frames of a stream (constant in the stream's length);
 3. at the boundary of the composite pairs: switch delay per pair and rival, and the change
@@ -26,14 +27,15 @@ import torch
 from common import save
 
 from rvit_mini import online
-from rvit_mini.cli.evaluate import STREAM_RIVALS
+from rvit_mini.cli.evaluate import STREAM_RIVALS, TRECVIT_RIVALS
 from rvit_mini.data import StickStreams
 from rvit_mini.training.cards import commit
 from rvit_mini.training.loading import load_pretrained
 
 SWITCH_RIVALS = ["majority", "vit", "vit_online", "rvit", "cvit_online@w8", "cvit_online@w16",
-                 "cvit_online@w32", "rvit_online"]
-COST_RIVALS = ["rvit", "rvit_online", "cvit_online@w8", "cvit_online@w16", "cvit_online@w32"]
+                 "cvit_online@w32", "rvit_online", "trecvit", "trecvit_online"]
+COST_RIVALS = ["rvit", "rvit_online", "cvit_online@w8", "cvit_online@w16", "cvit_online@w32",
+               "trecvit_online"]
 
 
 def render_fps(num_frames: int, seed: int, num_streams: int = 4) -> float:
@@ -60,11 +62,12 @@ def main(num_streams: int, num_frames: int, seed: int, pairs: int) -> None:
     torch.set_num_threads(1)  # steadiest per-frame timings, above all on a shared machine
     fps = render_fps(num_frames, seed)
     print(f"StickStreams render {fps:,.0f} frames/s at 32x32")
-    tables = {}
+    tables, trecvit_tables = {}, {}
     for kind, action_frames in (("8-frame actions", (8, 8)), ("6- to 20-frame actions", (6, 20))):
-        rows = tables[kind] = online.evaluate_streams(
-            STREAM_RIVALS, num_streams, num_frames, seed, action_frames=action_frames,
-            clips_per_pair=pairs)
+        rows = online.evaluate_streams(
+            STREAM_RIVALS + TRECVIT_RIVALS, num_streams, num_frames, seed,
+            action_frames=action_frames, clips_per_pair=pairs)
+        tables[kind], trecvit_tables[kind] = rows[:len(STREAM_RIVALS)], rows[len(STREAM_RIVALS):]
         print(f"\n{num_streams} test streams of {num_frames} frames, {kind} (seed {seed}); "
               f"{pairs} clips of each composite pair\n")
         print(online.markdown(rows), "\n")
@@ -94,6 +97,12 @@ def main(num_streams: int, num_frames: int, seed: int, pairs: int) -> None:
     rvit = goal["rvit_online"]
     cvit_best = max((goal[f"cvit_online@w{w}"] for w in (8, 16, 32)), key=lambda r: r["accuracy"])
     worst = min(switch["rvit_online"], key=lambda r: r["settled"])
+    trecvit = {row["name"]: row for row in trecvit_tables["8-frame actions"]}["trecvit_online"]
+    print(f"\nTRecViT: trecvit_online per-frame accuracy {trecvit['accuracy']:.1%} against "
+          f"rvit_online's {rvit['accuracy']:.1%}, settled within 3 frames in "
+          f"{min(r['settled'] for r in switch['trecvit_online']):.0%} of clips in its worst pair, "
+          f"{trecvit['mflops']:.1f} MFLOPs and {trecvit['state_bytes'] / 1024:.1f} KiB of state "
+          f"per frame against {rvit['mflops']:.1f} and {rvit['state_bytes'] / 1024:.1f}")
     print(f"\ngoals: rvit_online per-frame accuracy {rvit['accuracy']:.1%} (goal 85 %; the frames "
           f"show their own action in {goal['shown']['accuracy']:.1%}); settled within 3 frames in "
           f"{worst['settled']:.0%} of clips in its worst pair, {worst['pair']} (goal 90 % in every "
@@ -102,7 +111,8 @@ def main(num_streams: int, num_frames: int, seed: int, pairs: int) -> None:
 
     save("online", {"commit": commit(), "num_streams": num_streams, "num_frames": num_frames,
                     "seed": seed, "split": "test", "clips_per_pair": pairs,
-                    "render_fps": round(fps), "rivals": tables, "costs": costs,
+                    "render_fps": round(fps), "rivals": tables, "trecvit_rivals": trecvit_tables,
+                    "costs": costs,
                     "switch_delays": switch, "change_point_error_frames": points,
                     "load_average": os.getloadavg()})
 

@@ -4,10 +4,12 @@
 
 Each notebook runs top to bottom in a fresh kernel (nothing is written back), in a process
 pinned to one core with one torch thread; the peak is the kernel's largest resident set
-(ru_maxrss of the finished kernel process). Prints a markdown table.
+(ru_maxrss of the finished kernel process). The kernel imports rvit_mini as installed in this
+environment, as Binder's does (`pip install . nbclient ipykernel`). Prints a markdown table.
 """
 
 import argparse
+import importlib.util
 import os
 import resource
 import subprocess
@@ -37,8 +39,11 @@ def main() -> None:
     if args.one:
         return run_one(args.one)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "RVIT_MINI_STATIC": "1",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    spec = importlib.util.find_spec("rvit_mini")
+    if spec is None:
+        raise SystemExit("rvit_mini is not installed here: run pip install . nbclient ipykernel")
+    print(f"the kernels import {spec.origin}", file=sys.stderr)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "RVIT_MINI_STATIC": "1"}
     core = min(os.sched_getaffinity(0))
     print("| notebook | seconds on 1 core | peak memory (MiB) |\n| --- | --: | --: |")
     for path in paths:

@@ -4,11 +4,13 @@
 
 Each row clones the committed HEAD into build/matrix/ROW/, makes a virtual environment there with
 the row's Python, installs the row's packages, then the project, and runs `pytest tests` and
-`pytest --nbval` on the notebooks as `make test` does. Rows:
+nbval on the notebooks as `make test` does (scripts/nbval_installed.py: copies of the notebooks,
+the package from a wheel). Rows:
 - floor:  Python 3.10, torch 2.5.1 (the declared minimum), ipywidgets 7.7.1;
-- colab:  Python 3.13 with what Colab ships installed first (torch 2.11 and its torchvision,
-          ipywidgets 7.7.1, matplotlib), then the project as the notebooks' Colab cell installs
-          it, then the test tools; the row fails if pip replaced Colab's torch or ipywidgets;
+- colab:  Python 3.13 with what Colab ships installed first (torch 2.11 and its torchvision
+          0.26, ipywidgets 7.7.1, matplotlib), then the project as the notebooks' Colab cell
+          installs it (a regular `pip install .`), then the test tools (timm finds the matched
+          torchvision); the row fails if pip replaced Colab's torch, torchvision or ipywidgets;
 - newest: Python 3.13 with the newest torch and ipywidgets the index offers.
 A row's Python is found as pythonX.Y on PATH, or through pyenv; set PYTHON3_10 / PYTHON3_13 to
 choose one. Logs go to build/matrix/ROW.log; the summary, a markdown table with one line per row
@@ -32,11 +34,11 @@ OUT = ROOT / "build" / "matrix"
 ROWS = {
     "floor": ("3.10", ["torch==2.5.1", "torchvision==0.20.1", "ipywidgets==7.7.1"], "dev", ()),
     "colab": ("3.13", ["torch==2.11.*", "torchvision==0.26.*", "ipywidgets==7.7.1", "matplotlib"],
-              "dev", ("torch", "ipywidgets")),
+              "dev", ("torch", "torchvision", "ipywidgets")),
     "newest": ("3.13", ["--upgrade", "torch", "torchvision", "ipywidgets"], "dev", ()),
 }
-VERSIONS = "import sys, torch, ipywidgets; print(sys.version.split()[0], torch.__version__, " \
-           "ipywidgets.__version__)"
+VERSIONS = "import sys, torch, torchvision, ipywidgets; print(sys.version.split()[0], " \
+           "torch.__version__, ipywidgets.__version__, torchvision.__version__)"
 
 
 def find_python(version: str) -> str:
@@ -93,16 +95,17 @@ def row(name: str) -> dict:
     run(pip + ["--upgrade", "pip"], log, work)
     run(pip + before, log, work)
     shipped = run([py, "-c", VERSIONS], log, work).split()
-    run(pip + ["-e", "."], log, work)                 # as the notebooks' Colab cell installs it
-    run(pip + ["-e", f".[{extras}]"], log, work)      # then the test tools
+    run(pip + ["."], log, work)                       # as the notebooks' Colab cell installs it
+    run(pip + [f".[{extras}]"], log, work)            # then the test tools
     versions = run([py, "-c", VERSIONS], log, work).split()
-    changed = [pkg for pkg, a, b in zip(("python", "torch", "ipywidgets"), shipped, versions)
-               if pkg in kept and a != b]
+    changed = [pkg for pkg, a, b in zip(("python", "torch", "ipywidgets", "torchvision"), shipped,
+                                         versions) if pkg in kept and a != b]
     env = {**os.environ, "RVIT_MINI_STATIC": "1"}
     results = {}
     for label, cmd in (("unit", [py, "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider"]),
-                       ("nbval", [py, "-m", "pytest", "--nbval", "--nbval-current-env", "-q",
-                                  "-p", "no:cacheprovider", "--nbval-sanitize-with",
+                       ("nbval", [py, "scripts/nbval_installed.py", "--nbval",
+                                  "--nbval-current-env", "-q", "-p", "no:cacheprovider",
+                                  "--nbval-sanitize-with",
                                   "notebooks/sanitize.cfg",
                                   *sorted(str(p) for p in (work / "notebooks").glob("*.ipynb"))])):
         try:

@@ -35,14 +35,14 @@ def test_train_evaluate_stream(folder, tmp_path, capsys):
     assert (type(model).__name__, model.cfg.num_classes, model.cfg.tbptt) == \
         ("RViT", len(CLASSES), 4)
 
-    main(["evaluate", str(out / "last.pt"), "--data", "folder", "--root", str(folder),
+    main(["evaluate", "--checkpoint", str(out / "last.pt"), "--data", "folder", "--root", str(folder),
           "--split", "train", "--json", str(tmp_path / "m.json")])
     metrics = json.loads((tmp_path / "m.json").read_text())[str(out / "last.pt")]
     assert metrics["n"] == 18 and sum(map(sum, metrics["confusion"])) == 18
     assert "top-1" in capsys.readouterr().out
 
     video = next((folder / "train" / "wave").iterdir())
-    main(["stream", str(video), "--model", str(out / "last.pt")])
+    main(["stream", str(video), "--checkpoint", str(out / "last.pt")])
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1 + 8 + 1 and lines[-1].startswith("8 frames; prediction: ")
     # the last streamed prediction is the clip forward on the decoded frames
@@ -59,8 +59,8 @@ def test_paper_recipes_from_a_vit_need_its_weights(tmp_path, capsys):
 
 
 def test_unknown_model_is_named(tmp_path, capsys):
-    err = error_line(["stream", str(tmp_path / "x.mp4"), "--model", "no_such_model"], capsys)
-    assert "'no_such_model' is neither a checkpoint file nor a shipped model" in err
+    err = error_line(["evaluate", "no_such_model"], capsys)
+    assert "no shipped model 'no_such_model' in " in err and "available: cvit, " in err
 
 
 def test_resume_continues_the_same_run(folder, tmp_path):
@@ -93,7 +93,8 @@ def test_a_run_is_not_overwritten_and_resume_needs_a_checkpoint(folder, tmp_path
         main(train_args(folder, tmp_path / "run", "--max-steps", "1"))
     assert exit_.value.code == 1
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "already holds a run" in err and err.count("\n") == 1
+    assert err.startswith("error: ") and "already holds" in err and "--overwrite" in err
+    assert err.count("\n") == 1
     main(train_args(folder, tmp_path / "run", "--max-steps", "1", "--overwrite"))
     with pytest.raises(SystemExit):
         main(train_args(folder, tmp_path / "empty", "--max-steps", "1", "--resume"))
@@ -122,7 +123,8 @@ def test_a_mistake_is_one_line_not_a_traceback(case, folder, tmp_path, capsys):
     argv = {"size": train_args(folder, tmp_path / "run", "--size", "30"),
             "root": ["train", "--recipe", "mini_vit", "--data", "kinetics", "--out", "x"],
             "out_is_a_file": train_args(folder, tmp_path / "file", "--max-steps", "1"),
-            "bare_weights": ["evaluate", str(tmp_path / "weights.pt"), "--frames", "2"]}[case]
+            "bare_weights": ["evaluate", "--checkpoint", str(tmp_path / "weights.pt"), "--frames",
+                             "2"]}[case]
     expected = {"size": "image size 30 is not divisible by patch size 8",
                 "root": "needs --root", "out_is_a_file": "is a file; give a folder",
                 "bare_weights": "holds weights but no model config"}[case]
@@ -246,9 +248,13 @@ def test_no_readable_video_is_an_error_not_a_finished_run(tmp_path, capsys):
     for name in ("jump", "wave"):
         (tmp_path / "train" / name).mkdir(parents=True)
         (tmp_path / "train" / name / "0.mp4").write_bytes(b"not a video")
-    with pytest.warns(UserWarning, match="skipped: cannot decode"):
-        err = error_line(train_args(tmp_path, tmp_path / "run", "--batch-size", "2"), capsys)
-    assert "no batch of the 2 training clips could be read" in err
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(train_args(tmp_path, tmp_path / "run", "--batch-size", "2"))
+    lines = capsys.readouterr().err.splitlines()
+    # the command line shows each warning as one line, then the error as its last
+    assert any(line.startswith("warning: skipped: cannot decode") for line in lines)
+    assert "no batch of the 2 training clips could be read" in lines[-1]
     assert not (tmp_path / "run" / "last.pt").exists()
     err = error_line(["evaluate", "vit", "--data", "folder", "--root", str(tmp_path),
                       "--split", "train"], capsys)

@@ -124,7 +124,7 @@ def test_plot_schedule_labels_every_cell_with_its_step_and_draws_what_it_reads()
     arrows = [t for t in ax.texts if not t.get_text()]
     assert len(arrows) == 2 * 4 + 3 * 3  # from below: 2 rows x 4 frames; from the left: 3 x 3
     assert ax.get_title() == "6 steps"
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["gate 1", "gate 2", "gate 3"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["gate 0", "gate 1", "gate 2"]
     plt.close("all")
 
 

@@ -128,3 +128,27 @@ def test_weights_stored_in_bf16_drop_the_fp32_copy_and_nothing_else():
     bf16 = estimate_peak(model, shape, dtype=torch.bfloat16, streaming=True,
                          weights_dtype=torch.bfloat16)
     assert autocast - bf16 == 4 * n
+
+
+def test_trecvit_training_estimate_matches_what_the_tracker_sees_on_real_cpu_tensors():
+    torch.manual_seed(0)
+    model = rm.create_model("trecvit")
+    x = clip(t=16)
+    with MemoryTracker() as tracker:  # the scan's temporaries, what backward keeps, gradients
+        model(x).float().sum().backward()
+    params = sum(p.numel() * 4 for p in model.parameters())
+    expected = params + x.numel() * 4 + tracker.peak
+    assert abs(estimate_peak(model, x.shape, train=True) - expected) <= 0.1 * expected
+
+
+def test_trecvit_streams_in_constant_memory_and_trains_in_more_than_linear():
+    with torch.device("meta"):
+        model = rm.create_model("trecvit", scale="paper")
+
+    def est(t, **kw):
+        return estimate_peak(model, (2, t, 3, 224, 224), dtype=torch.bfloat16, **kw)
+
+    assert est(8, streaming=True) == est(64, streaming=True)
+    weights = 6 * sum(p.numel() for p in model.parameters())  # fp32 and autocast's bf16 copy
+    t8, t64 = (est(t, train=True) - weights for t in (8, 64))
+    assert t64 > 8 * t8  # the doubling scan keeps 2 log2 T copies of the states: T log T

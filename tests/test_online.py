@@ -8,6 +8,8 @@ import rvit_mini as rm
 from rvit_mini import online
 from rvit_mini.data import CLASSES, StickStreams, composite_clip
 from rvit_mini.data.stick_actions import _chain
+from rvit_mini.model.flops import clip_flops
+from rvit_mini.model.trecvit import TRecViT
 
 
 def video(t, b=None, seed=0):
@@ -165,15 +167,16 @@ def test_composite_clip_takes_a_length_per_action():
 
 
 # -- recognisers --------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["rvit_s", "vit"])
+@pytest.mark.parametrize("name", ["rvit_s", "vit", "trecvit"])
 def test_streaming_frame_by_frame_equals_the_whole_clip(name):
     m, x = model(name), video(7, b=2)
     assert_close(online.predict_stream(m, x), m.frame_logits(x))
     assert_close(online.predict_stream(m, x[0]), m.frame_logits(x[:1])[0])
 
 
-def test_oracle_reset_equals_running_the_segments_separately():
-    m, x = model("rvit_s"), video(9)
+@pytest.mark.parametrize("name", ["rvit_s", "trecvit"])
+def test_oracle_reset_equals_running_the_segments_separately(name):
+    m, x = model(name), video(9)
     segments = torch.cat([online.predict_stream(m, s) for s in x.split([3, 4, 2])])
     assert_close(online.predict_stream(m, x, resets=[3, 7]), segments)
     assert not torch.allclose(online.predict_stream(m, x), segments)
@@ -243,6 +246,26 @@ def test_rivals_are_named_by_checkpoint_and_option():
         online.rival("cvit@reset")
     with pytest.raises(ValueError, match="unknown rival 'rvit_s@w4'; use rvit_s or rvit_s@reset"):
         online.rival("rvit_s@w4")
+    trecvit = online.rival("trecvit_online@reset")
+    assert trecvit.oracle and isinstance(trecvit.model, TRecViT)
+    assert not online.rival("trecvit").oracle
+    with pytest.raises(ValueError, match="unknown rival 'trecvit_online@w4'; use trecvit_online "
+                                         "or trecvit_online@reset"):
+        online.rival("trecvit_online@w4")
+
+
+def test_trecvit_rivals_run_on_the_same_streams_as_rvit_with_their_own_state_and_cost():
+    rows = online.evaluate_streams(["rvit_online", "trecvit_online", "trecvit_online@reset"],
+                                   num_streams=1, num_frames=24, action_frames=(8, 8),
+                                   clips_per_pair=1)
+    assert [row["name"] for row in rows] == ["rvit_online", "trecvit_online",
+                                             "trecvit_online@reset"]
+    trecvit = rm.load_pretrained("trecvit_online")
+    held = sum(h.numel() * h.element_size() for h in trecvit.init_state(1))
+    assert rows[1]["state_bytes"] == rows[2]["state_bytes"] == held  # h, the conv's inputs, a count
+    assert rows[1]["mflops"] == clip_flops(trecvit.cfg, 1, per_frame=True) / 1e6
+    assert rows[1]["mflops"] != rows[0]["mflops"] and rows[1]["state_bytes"] > rows[0]["state_bytes"]
+    assert all(0 <= row[k] <= 1 for row in rows for k in ("accuracy", "settled", "worst_pair"))
 
 
 # -- what the frames show, walks, kept streams, windows ------------------------------------------

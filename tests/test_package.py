@@ -146,4 +146,6 @@ def test_binders_environment_asks_for_what_pyproject_does():
     torch_floor = re.search(r"^\s*- pytorch-cpu(>=[\d.]+)$", environment, re.M).group(1)
     (torch_req,) = [r for r in declared_requirements() if r.name == "torch"]
     assert str(torch_req.specifier) == torch_floor
-    assert re.search(r"^\s*- -e \.$", environment, re.M)  # the rest comes from pyproject.toml
+    # the rest comes from pyproject.toml, installed as Binder users get it: not editable
+    assert re.search(r"^\s*- \.$", environment, re.M)
+    assert not re.search(r"^\s*- (-e|--editable)\b", environment, re.M)

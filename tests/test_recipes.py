@@ -10,10 +10,11 @@ import torch
 import rvit_mini as rm
 from rvit_mini import cli, online
 from rvit_mini.model.registry import ARCHS
+from rvit_mini.model.trecvit import TRecViT
 from rvit_mini.training import RECIPES, SHIPPED, Recipe, cards, prepare_run
 from rvit_mini.training.checkpoint import read_checkpoint as load_checkpoint
 from rvit_mini.training.loading import CHECKPOINTS, model_card
-from rvit_mini.training.recipes import STREAM_TRAINED
+from rvit_mini.training.recipes import STREAM_TRAINED, run_name
 
 
 @pytest.fixture
@@ -84,11 +85,31 @@ def test_a_run_starts_as_its_recipe_says():
                                                  vit.state_dict().values()))
     scratch = prepare_run(RECIPES["mini_rvit_scratch"], val_split="").model
     assert not torch.equal(scratch.blocks[0].attn.qkv.weight, vit.blocks[0].attn.qkv.weight)
+    trecvit = prepare_run(RECIPES["mini_trecvit"], val_split="").model  # as Sec. 3.2's RViT
+    assert isinstance(trecvit, TRecViT) and torch.equal(trecvit.head.weight, vit.head.weight)
+    assert torch.equal(trecvit.blocks[2].mlp.fc2.weight, vit.blocks[2].mlp.fc2.weight)
+    shipped = rm.load_pretrained("trecvit")
+    trecvit_online = prepare_run(RECIPES["mini_trecvit_online"]).model  # continued
+    assert all(torch.equal(a, b) for a, b in zip(trecvit_online.state_dict().values(),
+                                                 shipped.state_dict().values(), strict=True))
     with pytest.raises(ValueError, match="give --init-from"):
         prepare_run(RECIPES["rvit"], size=32, val_split="")
     with pytest.raises(ValueError, match="trains on StickStreams"):
         prepare_run(RECIPES["mini_rvit_online"], data="jester", root=".")
-    assert STREAM_TRAINED == ("rvit_online", "vit_online", "cvit_online")
+    assert STREAM_TRAINED == ("rvit_online", "vit_online", "cvit_online", "trecvit_online")
+
+
+@pytest.mark.parametrize("trecvit, rvit", [("mini_trecvit", "mini_rvit"),
+                                           ("mini_trecvit_online", "mini_rvit_online")])
+def test_each_trecvit_recipe_is_its_rvit_recipe_with_another_model(trecvit, rvit):
+    """The same data, start (the same ViT, or the model of the same recipe), schedule, tbptt and
+    seed, so that the shipped TRecViTs compare with the shipped RViTs."""
+    mine, theirs = RECIPES[trecvit].to_dict(), RECIPES[rvit].to_dict()
+    assert mine.pop("model") == "trecvit" and theirs.pop("model") == "rvit"
+    assert mine.pop("init") == theirs.pop("init").replace("rvit", "trecvit")
+    assert {k: v for k, v in mine.items() if k not in ("name", "note")} == \
+        {k: v for k, v in theirs.items() if k not in ("name", "note")}
+    assert SHIPPED[run_name(RECIPES[trecvit])] == trecvit
 
 
 def test_the_readme_way_to_add_a_variant_trains_it_for_a_step(tmp_path, monkeypatch):

@@ -81,9 +81,13 @@ def test_a_multi_label_validation_set_logs_map(tmp_path):
     assert [sorted(r) for r in records if "val_mAP" in r] == [["epoch", "step", "val_mAP"]]
 
 
-def test_ctrl_c_inside_an_optimiser_step_saves_after_that_step(tmp_path, monkeypatch):
-    """SIGINT arrives once every weight has its new value but before fit counts the step."""
-    handler = signal.getsignal(signal.SIGINT)  # SIG_IGN in a job started in the background
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_inside_an_optimiser_step_saves_after_that_step(tmp_path, monkeypatch, capsys,
+                                                                 signum):
+    """SIGINT (Ctrl-C) or SIGTERM (SLURM, docker, Kubernetes) arrives once every weight has its
+    new value but before fit counts the step."""
+    handlers = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)  # SIG_IGN in
+    # a job started in the background
     data = tiny_data()
     straight = tiny_model()
     train.fit(straight, data, None, TINY, tmp_path / "straight", max_steps=6, progress=False,
@@ -98,7 +102,7 @@ def test_ctrl_c_inside_an_optimiser_step_saves_after_that_step(tmp_path, monkeyp
         def after_step(opt, args, kwargs):
             steps.append(1)
             if len(steps) == 3:
-                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(signum)
         optimizer.register_step_post_hook(after_step)
         return optimizer, scheduler
 
@@ -107,6 +111,8 @@ def test_ctrl_c_inside_an_optimiser_step_saves_after_that_step(tmp_path, monkeyp
         train.fit(tiny_model(), data, None, TINY, tmp_path / "cut", max_steps=6, progress=False,
                   log_every=2)
     assert checkpoint.read_checkpoint(tmp_path / "cut" / "last.pt")["train_state"]["step"] == 3
+    name = signal.Signals(signum).name
+    assert f"interrupted ({name}) after step 3; saved" in capsys.readouterr().err
     # step 3, trained but not yet due a record, is logged as a partial one
     assert [(r["step"], r.get("partial")) for r in log(tmp_path / "cut")] == [(2, None), (3, True)]
     monkeypatch.setattr(loop, "make_optimizer", make_optimizer)
@@ -118,7 +124,7 @@ def test_ctrl_c_inside_an_optimiser_step_saves_after_that_step(tmp_path, monkeyp
     losses = [[(r["step"], r["loss"]) for r in log(folder) if "loss" in r]
               for folder in (tmp_path / "cut", tmp_path / "straight")]
     assert losses[0] == losses[1] and [step for step, _ in losses[0]] == [2, 4, 6]
-    assert signal.getsignal(signal.SIGINT) is handler  # put back
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
 
 
 class Unreadable(Dataset):

@@ -11,6 +11,7 @@ import rvit_mini as rm
 from rvit_mini import training as train
 from rvit_mini.data import StickActions
 from rvit_mini.training import checkpoint, loading, run
+from rvit_mini.training.resume import data_identity
 
 TINY = replace(train.RECIPES["mini_rvit_s"], batch_size=4, num_frames=4, epochs=3,
                lr_step_epochs=1)
@@ -90,7 +91,8 @@ def test_a_compiled_model_trains_as_the_eager_one_and_saves_plain_weights(tmp_pa
 
 
 class TurnsNaN(Dataset):
-    """StickActions whose clips turn to NaN after the first `good` clips served."""
+    """StickActions whose clips turn huge after the first `good` clips served: finite, so the
+    model takes them (it refuses NaN frames), but they overflow inside it to a NaN loss."""
 
     def __init__(self, good, n=24):
         self.data, self.left = tiny_data(n), good
@@ -101,7 +103,7 @@ class TurnsNaN(Dataset):
     def __getitem__(self, i):
         video, label = self.data[i]
         self.left -= 1
-        return (video if self.left >= 0 else video * float("nan")), label
+        return (video if self.left >= 0 else video * 1e30), label
 
 
 def test_non_finite_loss_stops_with_last_good_checkpoint_intact(tmp_path):
@@ -113,7 +115,7 @@ def test_non_finite_loss_stops_with_last_good_checkpoint_intact(tmp_path):
     with pytest.raises(run.NonFiniteLossError, match=r"loss is nan at step \d+; stopped. The "
                                                        r"last good checkpoint is .*last.pt \(step 3\)"):
         train.fit(model, TurnsNaN(good=0), None, recipe, tmp_path, resume=True, save_every=1,
-                  progress=False)
+                  progress=False, data=data_identity(tiny_data()))  # the same clips, spoilt
     after = checkpoint.read_checkpoint(tmp_path / "last.pt")
     assert after["train_state"]["step"] == good["train_state"]["step"] == 3
     assert all(torch.equal(after["model"][k], v) for k, v in good["model"].items())

@@ -1,15 +1,17 @@
 """TRecViT (trecvit.py): the scan over a clip and the frame-by-frame step are one model, causal,
 stable over long clips, streamable, with Griffin's RG-LRU and the paper's parameter count."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
 from einops import rearrange
-from rvit_mini.model.trecvit import LRUBlock, TRecViT, linear_scan
 from torch.testing import assert_close
 
 import rvit_mini as rm
 from rvit_mini import online
+from rvit_mini.model.trecvit import LRUBlock, TRecViT, linear_scan
 
 
 def tiny(**overrides) -> TRecViT:
@@ -242,3 +244,62 @@ def test_trecvit_options_are_checked_and_refused_for_other_models():
                                          "for trecvit"):
         rm.create_model("rvit_s", min_rad=0.7)
     assert rm.create_model("trecvit", conv_width=2, min_rad=0.9).cfg.conv_width == 2
+
+
+# -- started from an image ViT, and what a clip keeps ----------------------------------------------
+def test_a_trecvit_from_a_vit_takes_its_stem_first_blocks_and_head_and_keeps_its_lru_blocks():
+    torch.manual_seed(0)
+    vit = rm.create_model("vit")  # 4 blocks; the mini trecvit has 3
+    trecvit = rm.create_model("trecvit")
+    lru_before = {k: v.clone() for k, v in trecvit.lru_blocks.state_dict().items()}
+    rm.init_from_vit(trecvit, vit)
+    for name in ("patch_embed", "norm", "head"):
+        for key, value in getattr(vit, name).state_dict().items():
+            assert torch.equal(getattr(trecvit, name).state_dict()[key], value), f"{name}.{key}"
+    assert torch.equal(trecvit.pos_embed, vit.pos_embed)
+    assert torch.equal(trecvit.cls_token, vit.cls_token)
+    for mine, theirs in zip(trecvit.blocks, vit.blocks[:3], strict=True):
+        for key, value in theirs.state_dict().items():
+            assert torch.equal(mine.state_dict()[key], value), key
+    for key, value in trecvit.lru_blocks.state_dict().items():
+        assert torch.equal(value, lru_before[key]), f"lru_blocks.{key} was overwritten"
+
+
+def test_with_its_lru_blocks_silent_a_trecvit_from_a_vit_is_that_vit_on_every_frame():
+    torch.manual_seed(0)
+    vit, trecvit = rm.create_model("vit", depth=3).eval(), rm.create_model("trecvit").eval()
+    rm.init_from_vit(trecvit, vit)
+    video = torch.rand(2, 5, 3, 32, 32)
+    assert not torch.allclose(trecvit.forward_features(video), vit.forward_features(video))
+    with torch.no_grad():
+        for blk in trecvit.lru_blocks:  # W_o = 0, b_o = 0: each LRU block adds nothing
+            blk.out_proj.weight.zero_()
+            blk.out_proj.bias.zero_()
+        assert_close(trecvit.forward_features(video), vit.forward_features(video))
+
+
+def test_a_trecvit_from_a_vit_needs_as_many_blocks_and_the_same_width():
+    with pytest.raises(ValueError, match="the ViT has 2 blocks; this model needs at least 3"):
+        rm.init_from_vit(rm.create_model("trecvit"), rm.create_model("vit", depth=2))
+    with pytest.raises(ValueError, match="width or tokens differ: TRecViT dim 64"):
+        rm.init_from_vit(rm.create_model("trecvit"), rm.create_model("vit", dim=32))
+
+
+def test_the_state_after_a_clip_holds_no_view_of_the_clip():
+    model = tiny()
+    _, state = model.recur(clip(64))
+    for h in state:  # each tensor its own storage: the clip's (S, T, D) tensors can be freed
+        assert h.untyped_storage().nbytes() == h.numel() * h.element_size(), tuple(h.shape)
+
+
+@pytest.mark.parametrize("frames", [8, 32, 128])
+def test_the_doubling_scan_keeps_2_log2_t_copies_of_the_states_for_backward(frames):
+    from rvit_mini.execution.memory import MemoryTracker
+
+    s, width = 4, 8
+    a, b = (torch.rand(s, frames, width, requires_grad=True) for _ in range(2))
+    h0 = torch.zeros(s, width)
+    with MemoryTracker() as tracker:
+        h = linear_scan(a, b, h0)
+        kept = tracker.live  # h and what backward needs, a and b aside
+    assert kept == 2 * math.log2(frames) * h.numel() * h.element_size()

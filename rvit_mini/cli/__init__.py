@@ -14,13 +14,16 @@ reported in one line, without a traceback; RVIT_MINI_TRACEBACK=1 shows the trace
 
 import argparse
 import os
+import sys
+import warnings
 
 import torch
 
+from ..common.text import printable
 from ..model import create_model, list_models
 from ..model.flops import flops_per_frame
 from ..model.registry import SCALES
-from ..training.run import NonFiniteLossError
+from ..training.run import Interrupted, NonFiniteLossError
 from . import data, evaluate, grade, train
 
 
@@ -36,9 +39,16 @@ def cmd_info(args) -> None:
             print(f"{name:<14}{scale:<7}{model.cfg.depth:>6}{params:>14,}{gflops:>14.4f}")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, its mistakes said in one line (with where to read more), not under a usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {printable(message)} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rvit_mini", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="python -m rvit_mini", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help=cmd_info.__doc__).set_defaults(func=cmd_info)
     for commands in (data, train, evaluate, grade):
@@ -51,14 +61,25 @@ USER_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError, Per
                OSError, NonFiniteLossError)
 
 
+def one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as the command line says it: one line, without the source line."""
+    print(f"warning: {printable(message)}", file=file or sys.stderr)
+
+
 def main(argv=None) -> None:
     parser = build_parser()
     args = parser.parse_args(argv)
+    shown = warnings.showwarning
+    warnings.showwarning = one_line_warning
     try:
         args.func(args)
     except USER_ERRORS as err:
         if os.environ.get("RVIT_MINI_TRACEBACK"):
             raise
-        parser.exit(1, f"error: {err}\n")
+        parser.exit(1, f"error: {printable(err)}\n")
+    except Interrupted as stop:  # saved and said so
+        parser.exit(128 + stop.signum, "")
     except KeyboardInterrupt:
         parser.exit(130, "")
+    finally:
+        warnings.showwarning = shown

@@ -6,6 +6,7 @@ from pathlib import Path
 from .. import data
 from ..common.checks import check_batch_fits
 from ..common.progress import tqdm
+from ..common.text import printable
 from .args import check_new_file, count, positive_int
 
 
@@ -29,12 +30,12 @@ def cmd_check_data(args) -> None:
                          + "; ".join(f"{split}: {why}" for split, why in report.items()))
     for split, counts in report.items():
         if isinstance(counts, str):
-            print(f"{split}: not checked: {counts}")
+            print(f"{split}: not checked: {printable(counts)}")
             continue
         print(f"{split}: {counts['listed']} listed, {counts['present']} present, "
               f"{counts['missing']} missing, {counts['undecodable']} undecodable")
         if counts["missing"]:
-            print(f"  missing, e.g. {', '.join(counts['first_missing'])}")
+            print(f"  missing, e.g. {printable(', '.join(map(str, counts['first_missing'])))}")
     out = data.write_exclude(out, bad, args.root)
     print(f"wrote the {len(bad)} undecodable videos to {out}; train with --exclude {out}")
 

@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+from ..common.text import printable
 from .args import positive_int
 
 READ_RESULTS = "import json\nfrom rvit_mini.lessons.check import RESULTS\nprint(json.dumps(RESULTS))"
@@ -25,7 +26,8 @@ def grade(path: Path, timeout: int) -> tuple[dict, list[str]]:
     try:
         nb = nbformat.read(path, as_version=4)
     except Exception as err:  # nbformat raises several kinds for a file that is not a notebook
-        raise ValueError(f"cannot read {path} as a notebook: {str(err).splitlines()[0]}") from None
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ValueError(f"cannot read {path} as a notebook: {reason}") from None
     nb.cells.append(nbformat.v4.new_code_cell(READ_RESULTS))
     os.environ["RVIT_MINI_STATIC"] = "1"  # the playgrounds draw their pictures, no widgets
     NotebookClient(nb, timeout=timeout, allow_errors=True,
@@ -45,11 +47,11 @@ def cmd_grade(args) -> None:
             raise FileNotFoundError(f"notebook not found: {path}")
         results, errors = grade(path, args.timeout)
         passed = sum(outcome == "right" for outcome in results.values())
-        print(f"{path.name}: {passed} of {len(results)} checks right")
-        for check, outcome in results.items():
-            print(f"  {outcome:<14}{check}")
+        print(f"{printable(path.name)}: {passed} of {len(results)} checks right")
+        for check, outcome in results.items():  # names and outcomes from the student's kernel
+            print(f"  {printable(outcome):<14}{printable(check)}")
         for error in errors:
-            print(f"  error         {error}")
+            print(f"  error         {printable(error)}")
 
 
 def add_parsers(sub) -> None:

@@ -16,14 +16,19 @@ stays in checkpoints/runs/<name>. On a busy machine `OMP_NUM_THREADS=1` trains t
 
 import shutil
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
+from ..common.files import write_atomically
 from ..execution import accelerate
 from ..online import stream_test
-from ..training import RECIPES, SHIPPED, fit, model_card, prepare_run
 from ..training.cards import load_average, write_model
-from ..training.loading import CHECKPOINTS
+from ..training.loading import CHECKPOINTS, model_card
+from ..training.lock import RunLock
+from ..training.loop import fit
+from ..training.prepare import prepare_run
+from ..training.recipes import RECIPES, SHIPPED, run_name
 from ..training.run import init_distributed, read_log
 from .args import add_data_args, count, positive_int
 
@@ -36,31 +41,62 @@ def cmd_train(args) -> None:
         recipe = replace(recipe, batch_size=args.batch_size or recipe.batch_size,
                          epochs=args.epochs or recipe.epochs)
     check_init_from(args.init_from, args.resume)
-    # what the model computes, where it starts, what it learns from
-    setup = prepare_run(recipe, data=args.data, root=args.root, exclude=args.exclude,
-                        data_seed=args.data_seed, size=args.size, split=args.split,
-                        val_split=args.val_split, init_from=args.init_from,
-                        start=not args.resume, models=args.models, seed=args.seed,
-                        fp32_state=args.fp32_state, tbptt=args.tbptt or recipe.tbptt)
-    # how it runs
-    fast = accelerate(setup.model, execution=args.execution, compile=args.compile,
-                      frame_checkpoint=args.frame_checkpoint)
-    load_before, started, cpu = load_average(), time.perf_counter(), time.process_time()
-    fit(fast, setup.train_set, setup.val_set, recipe, args.out, resume=args.resume,
-        overwrite=args.overwrite, device=args.device, amp=args.amp, workers=args.workers,
-        max_steps=args.max_steps, seed=args.seed)
-    timing = {"training_seconds": round(time.perf_counter() - started),
-              "training_cpu_seconds": round(time.process_time() - cpu),
-              "load_average": {"before": load_before, "after": load_average()}}
-    if init_distributed()[0] == 0:
-        from ..lessons.viz import plot_history  # matplotlib, only once a run has ended
+    if args.allow_data_change and not args.resume:
+        raise ValueError("--allow-data-change lets a resumed run continue on moved data; give "
+                         "it with --resume")
+    rank, out = init_distributed()[0], Path(args.out)
+    # the folder is this run's from here to the last file written (rank 0 writes)
+    with RunLock(out) if rank == 0 else nullcontext():
+        if rank == 0 and not args.resume:
+            check_outputs(out, run_name(recipe), args.overwrite)
+        # what the model computes, where it starts, what it learns from
+        setup = prepare_run(recipe, data=args.data, root=args.root, exclude=args.exclude,
+                            data_seed=args.data_seed, size=args.size, split=args.split,
+                            val_split=args.val_split, init_from=args.init_from,
+                            start=not args.resume, models=args.models, seed=args.seed,
+                            fp32_state=args.fp32_state, tbptt=args.tbptt or recipe.tbptt)
+        # how it runs
+        fast = accelerate(setup.model, execution=args.execution, compile=args.compile,
+                          frame_checkpoint=args.frame_checkpoint)
+        load_before, started, cpu = load_average(), time.perf_counter(), time.process_time()
+        fit(fast, setup.train_set, setup.val_set, recipe, out, resume=args.resume,
+            overwrite=args.overwrite, device=args.device, amp=args.amp, workers=args.workers,
+            max_steps=args.max_steps, seed=args.seed, data=setup.identity,
+            allow_data_change=args.allow_data_change)
+        timing = {"training_seconds": round(time.perf_counter() - started),
+                  "training_cpu_seconds": round(time.process_time() - cpu),
+                  "load_average": {"before": load_before, "after": load_average()}}
+        if rank == 0:
+            write_outputs(setup, out, timing, args.device)
 
-        out = Path(args.out)
-        ax = plot_history(read_log(out / "log.jsonl"), title=recipe.name)
-        ax.figure.savefig(out / "history.png", dpi=120, bbox_inches="tight")
-        card = write_model(setup, out, timing, args.device, stream_test)
-        print(f"wrote {out / 'last.pt'}, log.jsonl, history.png and the trained model, "
-              f"{out / card['name']}.pt with its card {card['name']}.json")
+
+OUTPUTS = ("{}.pt", "{}.json", "history.png")  # what train writes into OUT once a run ends
+
+
+def check_outputs(out: Path, name: str, overwrite: bool) -> None:
+    """Before a new run: refuse to replace a trained model, card or plot already in OUT (a
+    copy of the shipped models, say) unless --overwrite. A resumed run replaces its own."""
+    there = [f.format(name) for f in OUTPUTS if (out / f.format(name)).exists()]
+    if there and not overwrite:
+        raise ValueError(f"{out} already holds {', '.join(there)}, which this run would "
+                         "replace when it ends; choose another --out, or replace them with "
+                         "--overwrite")
+
+
+def write_outputs(setup, out: Path, timing: dict, device: str) -> None:
+    """The plot of the log, the trained model and its card, each written whole or not at all."""
+    from ..lessons.viz import plot_history  # matplotlib, only once a run has ended
+
+    ax = plot_history(read_log(out / "log.jsonl"), title=setup.recipe.name)
+    try:
+        write_atomically(out / "history.png", lambda tmp: ax.figure.savefig(
+            tmp, format="png", dpi=120, bbox_inches="tight"))
+        card = write_model(setup, out, timing, device, stream_test)
+    except OSError as err:
+        raise OSError(f"{err}; the run is saved in {out / 'last.pt'}: the same train command "
+                      "with --resume writes the model, card and plot from it") from None
+    print(f"wrote {out / 'last.pt'}, log.jsonl, history.png and the trained model, "
+          f"{out / card['name']}.pt with its card {card['name']}.json")
 
 
 def check_init_from(init_from: str | None, resume: bool) -> None:
@@ -74,6 +110,9 @@ def cmd_checkpoints(args) -> None:
     """Retrain the shipped models (about 80 minutes on 2 cores), each with `train --recipe R`
     and its model card, replacing the shipped files unless --out says elsewhere."""
     out = Path(args.out)
+    if not out.is_dir():
+        raise FileNotFoundError(f"--out {out}: no such folder; create it first (the models "
+                                "started from a ViT read vit from it)")
     for name in args.only:
         run = out / "runs" / name
         from . import main  # the command line itself, as a user would call it
@@ -113,9 +152,16 @@ def add_parsers(sub) -> None:
     p.add_argument("--val-split", help="evaluated after every epoch (default: the data set's "
                    "validation split); '' for none")
     p.add_argument("--size", type=positive_int, help="frame size (default: the recipe's scale)")
-    p.add_argument("--resume", action="store_true", help="continue the run in OUT from its last.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in OUT from its last.pt, on the data it began with "
+                   "(its trained model, card and plot are written again when it ends)")
+    p.add_argument("--allow-data-change", action="store_true",
+                   help="with --resume: continue although the data's root differs, for the same "
+                   "data set moved; its loader, split, exclude list, seed, length and classes "
+                   "must still match (anything else would change what the batches mean)")
     p.add_argument("--overwrite", action="store_true",
-                   help="start the run in OUT again, replacing its last.pt and log.jsonl")
+                   help="start the run in OUT again, replacing its last.pt and log.jsonl, and "
+                   "a trained model, card and plot (NAME.pt, NAME.json, history.png) there")
     p.add_argument("--amp", choices=["bf16", "fp16"], help="autocast dtype (fp16 adds a GradScaler)")
     p.add_argument("--fp32-state", action="store_true", help="keep RViT's hidden state in fp32")
     p.add_argument("--frame-checkpoint", action="store_true",

@@ -1,1 +1,2 @@
-"""What every layer of the library may use: argument checks and the progress bar."""
+"""What every layer of the library may use: argument checks, the progress bar, files written
+whole, and text made safe to print."""

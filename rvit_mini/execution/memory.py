@@ -16,6 +16,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from ..common.checks import check_count
 from ..model import Attention, VideoTransformer, build_model
 from ..model.inputs import check_streams
 from .accelerate import accelerate
@@ -82,6 +83,36 @@ def _run(model, input_shape, train, dtype, streaming, device):
     return out
 
 
+MAX_STEPPED_FRAMES = 128  # a whole clip through a model that steps frame by frame: at most
+
+
+def steps_per_frame(model) -> bool:
+    """Whether a clip runs in Python steps in proportion to its frames (an RViT: T x L gate
+    steps, or T + L - 1 diagonals; a TRecViT cut every `tbptt` frames), so that estimating a
+    whole clip takes time in proportion to T (about 20 ms a frame)."""
+    return model.cfg.arch == "rvit" or (model.cfg.arch == "trecvit" and model.cfg.tbptt > 0)
+
+
+def check_estimable(model, input_shape, streaming: bool) -> tuple:
+    """input_shape as a tuple of 5 positive ints, refused where estimating it would take
+    minutes: a whole clip of more than MAX_STEPPED_FRAMES frames through a model that steps
+    frame by frame."""
+    shape = tuple(input_shape)
+    if len(shape) != 5:
+        raise ValueError(f"input_shape must be (B, T, C, H, W), got {shape}")
+    for name, n in zip("BTCHW", shape):
+        check_count(f"input_shape's {name}", n)
+    t = shape[1]
+    if not streaming and t > MAX_STEPPED_FRAMES and steps_per_frame(model):
+        raise ValueError(
+            f"a whole clip of {t} frames through {type(model).__name__} is estimated by walking "
+            f"its steps one by one (minutes at this length); estimate_peak takes at most "
+            f"{MAX_STEPPED_FRAMES} frames of a whole clip. Past a few frames each frame adds "
+            "about the same: estimate two lengths up to "
+            f"{MAX_STEPPED_FRAMES} and extend the line; streaming=True takes any length")
+    return shape
+
+
 def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
                   dtype=torch.float32, streaming: bool = False, weights_dtype=torch.float32) -> int:
     """Peak bytes for a video batch of `input_shape` (B, T, C, H, W), without computing.
@@ -91,7 +122,13 @@ def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
     type; fp32 weights under a lower `dtype` also hold autocast's cast copies, while weights
     stored in `dtype` itself (model.to(torch.bfloat16), for inference) hold none. An
     rm.accelerate'd model is estimated as it runs (frame checkpointing, the wavefront).
+
+    Time: a ViT, a CViT and a TRecViT's scan run a clip in a few batched operations, so any T
+    answers in about a second; an RViT (and a TRecViT with tbptt) steps frame by frame, so a
+    whole clip of more than MAX_STEPPED_FRAMES (128) frames is refused (check_estimable), and
+    streaming, whose peak is that of its third frame, takes any T at once.
     """
+    input_shape = check_estimable(model, input_shape, streaming)
     with torch.device("meta"):
         meta = build_model(model.cfg).to(weights_dtype)
     for module in meta.modules():

@@ -4,14 +4,14 @@ pieces the student writes, their reference solutions) and per kind (figures, ana
     tokens     01 from video to tokens          gate       02 the attention gate from scratch
     memory     03 memory: RViT vs CViT          training   04 training the variants
     streaming  05 streaming and variable length boundary   06 the hidden state at a boundary
-    wavefront  07 the recurrence and its cost
+    wavefront  07 the recurrence and its cost   successor  08 after RViT (TRecViT)
     check      the exercises' self-checks        viz, diagrams, analysis, schedules, widgets
 """
 
 import importlib
 
 MODULES = ("analysis", "boundary", "check", "diagrams", "gate", "memory", "schedules",
-           "streaming", "tokens", "training", "viz", "wavefront", "widgets")
+           "streaming", "successor", "tokens", "training", "viz", "wavefront", "widgets")
 
 
 def __getattr__(name: str):

@@ -224,8 +224,8 @@ def widget_frontend() -> bool:
 
 def plot_schedule(schedule: torch.Tensor, ax=None, title: str | None = None,
                   arrows: bool = False):
-    """Draw a schedule (L, T) (rm.cost.sequential_schedule, wavefront_schedule): cell (l, t),
-    gate l + 1 on frame t, is a square at column t and row l (gate 1 at the bottom), coloured
+    """Draw a schedule (L, T) (lessons.schedules.sequential_schedule, wavefront_schedule): cell
+    (l, t), gate l on frame t, is a square at column t and row l (gate 0 at the bottom), coloured
     by and labelled with the step it runs at; cells of one colour run together. arrows: draw
     what each cell reads, the gate below (same frame) and its own hidden state (frame before).
     """
@@ -250,7 +250,7 @@ def plot_schedule(schedule: torch.Tensor, ax=None, title: str | None = None,
             if t > 0:
                 ax.annotate("", (t - 0.28, layer), (t - 0.72, layer), arrowprops=style)
     ax.set_xticks(range(num_frames), [str(t) for t in range(num_frames)])
-    ax.set_yticks(range(num_layers), [f"gate {layer + 1}" for layer in range(num_layers)])
+    ax.set_yticks(range(num_layers), [f"gate {layer}" for layer in range(num_layers)])
     ax.set_xlabel("frame t")
     ax.set_title(title if title is not None else f"{steps} steps")
     return ax

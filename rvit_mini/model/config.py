@@ -1,11 +1,14 @@
 """ModelConfig: what a model computes (its architecture and sizes), checked when made."""
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, fields
+from numbers import Real
 
 from ..common.checks import check_count
 from .layers import ATTENTION_KINDS
 
 ARCH_NAMES = ("vit", "cvit", "rvit", "trecvit")
+MIN_MLP_RATIO = 0.25  # below it the MLP is narrower than a quarter of the tokens' width
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,7 @@ class ModelConfig:
             check_count(name, getattr(self, name))
         check_count("tbptt", self.tbptt, minimum=0)  # 0: never cut
         check_count("conv_width", self.conv_width)
-        if not 0 < self.min_rad < 0.999:
-            raise ValueError(f"min_rad must be in (0, 0.999), the RG-LRU's largest initial decay, "
-                             f"got {self.min_rad!r}")
-        if not self.mlp_ratio > 0 or not self.pixel_std > 0:
-            raise ValueError(f"mlp_ratio and pixel_std must be positive, got {self.mlp_ratio!r} "
-                             f"and {self.pixel_std!r}")
+        self.check_numbers()
         choices = {"attention": ATTENTION_KINDS, "pool": ("cls", "mean"),
                    "space_time": ("joint", "divided")}
         for name, allowed in choices.items():
@@ -77,13 +75,40 @@ class ModelConfig:
         if self.dim % self.num_heads:
             raise ValueError(f"dim {self.dim} is not divisible by num_heads {self.num_heads}")
 
+    def check_numbers(self) -> None:
+        """The real-valued fields: finite, and where they make sense."""
+        for name in ("mlp_ratio", "pixel_mean", "pixel_std", "min_rad"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+        if self.mlp_ratio < MIN_MLP_RATIO:
+            raise ValueError(f"mlp_ratio must be at least {MIN_MLP_RATIO} (the MLP's width over "
+                             f"D; ViTs use 4), got {self.mlp_ratio!r}")
+        if not self.pixel_std > 0:
+            raise ValueError(f"pixel_std must be positive (the inputs are divided by it), got "
+                             f"{self.pixel_std!r}")
+        if not 0 < self.min_rad < 0.999:
+            raise ValueError(f"min_rad must be in (0, 0.999), the RG-LRU's largest initial decay, "
+                             f"got {self.min_rad!r}")
+        if not isinstance(self.fp32_state, bool):
+            raise ValueError(f"fp32_state must be True or False, got {self.fp32_state!r}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, saved: dict) -> "ModelConfig":
         """A config saved by to_dict(), also by versions whose configs held run options
-        (execution, compile, cuda_graphs, frame_checkpoint: now rm.accelerate's)."""
+        (execution, compile, cuda_graphs, frame_checkpoint: now rm.accelerate's); anything
+        else (not a dict, an unknown key, no arch) is a ValueError saying so."""
+        if not isinstance(saved, dict):
+            raise ValueError(f"a model config is a dict of its fields, got "
+                             f"{type(saved).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(map(str, set(saved) - known - set(FORMER_RUN_OPTIONS)))
+        if unknown or "arch" not in saved:
+            what = f"unknown keys {unknown}" if unknown else "no arch"
+            raise ValueError(f"a model config with {what}; its keys are {sorted(known)}")
         return cls(**{k: v for k, v in saved.items() if k not in FORMER_RUN_OPTIONS})
 
 

@@ -2,6 +2,7 @@
 its size, and for `step(frame, state)` the state `init_state(B)` would make; anything else is
 refused with a message that says what to change."""
 
+import math
 import warnings
 
 import torch
@@ -10,8 +11,8 @@ from .config import ModelConfig
 
 
 def check_frames(cfg: ModelConfig, x: torch.Tensor, layout: str = "(B, C, H, W)") -> None:
-    """Raise ValueError unless x has the layout and its last three dims are (C, H, W) a model
-    of config `cfg` accepts."""
+    """Raise ValueError unless x has the layout, its last three dims are (C, H, W) a model of
+    config `cfg` accepts, and its values are finite (check_values)."""
     if x.ndim != len(layout.split(",")):
         raise ValueError(f"expected a tensor {layout}, got shape {tuple(x.shape)}")
     if not x.is_floating_point():
@@ -34,7 +35,7 @@ def check_frames(cfg: ModelConfig, x: torch.Tensor, layout: str = "(B, C, H, W)"
             f"this model takes {cfg.img_size}x{cfg.img_size} frames, got {h}x{w}; "
             f"resize the frames or create the model with img_size={h}"
         )
-    warn_if_not_unit_range(x)
+    check_values(x)
 
 
 def check_video(cfg: ModelConfig, video: torch.Tensor) -> None:
@@ -55,16 +56,23 @@ def check_video(cfg: ModelConfig, video: torch.Tensor) -> None:
 _warned_range = False
 
 
-def warn_if_not_unit_range(x: torch.Tensor) -> None:
-    """Warn once per process when frames look like 0-255 values: the models expect [0, 1], and
-    a trained model given 0-255 floats still answers, wrongly."""
+def check_values(x: torch.Tensor) -> None:
+    """Refuse frames holding NaN or inf (a model would answer NaN, or a confident nonsense);
+    warn once per process when they look like 0-255 values: the models expect [0, 1], and a
+    trained model given 0-255 floats still answers, wrongly. Reads the values once: one
+    aminmax, one wait for the device."""
     global _warned_range
-    if _warned_range or torch.compiler.is_compiling() or x.device.type == "meta" or not x.numel():
+    if torch.compiler.is_compiling() or x.device.type == "meta" or not x.numel():
         return
-    if float(x.detach().amax()) > 1.5:
+    lo, hi = (float(v) for v in torch.stack(torch.aminmax(x.detach())).tolist())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        bad = "NaN" if math.isnan(lo) or math.isnan(hi) else "inf"
+        raise ValueError(f"the frames hold {bad} values (shape {tuple(x.shape)}): check how they "
+                         "were decoded or transformed (torch.isfinite(frames).all() is False)")
+    if hi > 1.5 and not _warned_range:
         _warned_range = True
-        warnings.warn(f"frames have values up to {float(x.detach().amax()):.1f}, but the model "
-                      "expects floats in [0, 1]; divide 0-255 frames by 255", stacklevel=4)
+        warnings.warn(f"frames have values up to {hi:.1f}, but the model expects floats in "
+                      "[0, 1]; divide 0-255 frames by 255", stacklevel=4)
 
 
 def check_step(model, frame: torch.Tensor, state: list, layout: str = "(B, C, H, W)") -> None:
@@ -102,5 +110,5 @@ def check_streams(model) -> None:
     """Refuse a model that cannot run frame by frame: a CViT attends over the whole clip."""
     if not hasattr(model, "recur"):
         raise TypeError(f"a {type(model).__name__} attends over the whole clip at once and cannot "
-                        "stream frame by frame; give an RViT or the frame-mean ViT (a CViT reads "
-                        "a sliding window: rvit_mini.online.Window)")
+                        "stream frame by frame; give an RViT, a TRecViT or the frame-mean ViT (a "
+                        "CViT reads a sliding window: rvit_mini.online.Window)")

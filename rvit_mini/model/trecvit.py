@@ -74,7 +74,10 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) -> torch.Ten
     the frames t-k+1..t started from zero and a_t their product a_{t-k+1} ... a_t; combining each
     frame with the one k before doubles the span. The products of a_t in (0, 1) may underflow
     to zero, which is harmless: they only multiply. (The closed form h_t = A_t cumsum_s(b_s / A_s)
-    with A_t = a_0 ... a_t divides by them, and overflows once A_t underflows.)
+    with A_t = a_0 ... a_t divides by them, and overflows once A_t underflows.) The price of the
+    log2(T) steps is memory: in training each step keeps its a and b for backward, 2 log2(T)
+    tensors of (S, T, L), where a loop over t keeps one, its states (tests/test_trecvit.py
+    counts them).
     """
     b = torch.cat([b[:, :1] + a[:, :1] * h0[:, None], b[:, 1:]], dim=1)  # h_0 = a_0 h0 + b_0
     k = 1
@@ -161,9 +164,10 @@ class RGLRU(nn.Module):
         return a.float(), (scale * (i * v)).float()
 
     def scan(self, v: torch.Tensor, h: torch.Tensor, fresh: torch.Tensor):
-        """v (S, T, L), h_{-1} (S, L), fresh (S,) -> (h_0..h_{T-1} (S, T, L), h_{T-1} (S, L))."""
+        """v (S, T, L), h_{-1} (S, L), fresh (S,) -> (h_0..h_{T-1} (S, T, L), h_{T-1} (S, L)).
+        h_{T-1} is a copy: a view would keep the whole clip's states alive as long as the state."""
         states = linear_scan(*self.coefficients(v, fresh), h.float())
-        return states, states[:, -1]
+        return states, states[:, -1].clone()
 
     def step(self, v: torch.Tensor, h: torch.Tensor, fresh: torch.Tensor) -> torch.Tensor:
         """v_t (S, L), h_{t-1} (S, L), fresh (S,) -> h_t (S, L)."""
@@ -204,10 +208,10 @@ class LRUBlock(nn.Module):
 
     def causal_conv(self, v: torch.Tensor, past: torch.Tensor):
         """v (S, T, D) and the w - 1 inputs before it (S, w - 1, D) -> the conv's outputs
-        (S, T, D) and the last w - 1 inputs (the new `past`)."""
+        (S, T, D) and the last w - 1 inputs (the new `past`, a copy, not a view of the window)."""
         window = torch.cat([past.to(v.dtype), v], dim=1)  # (S, w - 1 + T, D)
         out = rearrange(self.conv(rearrange(window, "s t d -> s d t")), "s d t -> s t d")
-        return out, window[:, window.shape[1] - past.shape[1]:]
+        return out, window[:, window.shape[1] - past.shape[1]:].clone()
 
     def forward(self, x: torch.Tensor, state, fresh: torch.Tensor):
         """x (S, T, D), state (h_{-1}, past), fresh (S,) -> (x + LRUBlock(RMSNorm(x)) (S, T, D),

@@ -1,9 +1,10 @@
 """Weights from elsewhere: timm's ViT state dict, and video models initialised from an image
-ViT (RViT as in Sec. 3.2; CViT as video ViTs are)."""
+ViT (RViT as in Sec. 3.2; CViT as video ViTs are; TRecViT's ViT blocks as RViT's gates)."""
 
 import torch
 
 from .models import CViT, RViT, VideoTransformer, ViT
+from .trecvit import TRecViT
 
 # Keys in a timm VisionTransformer state dict that have no counterpart here (all identities or
 # unused in the class-token ViT-B/16 configuration).
@@ -74,6 +75,18 @@ def init_cvit_from_vit(cvit: CViT, vit: ViT) -> CViT:
 
 
 @torch.no_grad()
+def init_trecvit_from_vit(trecvit: TRecViT, vit: ViT) -> TRecViT:
+    """TRecViT started from an image ViT the way Sec. 3.2 starts RViT: the stem, the first L ViT
+    blocks into its L ViT blocks (space and channels), the final norm, and the head where shapes
+    agree. Its L LRU blocks (time) keep their own initialisation (Griffin's), as RViT's W_h do."""
+    _check_fits(trecvit, vit, len(trecvit.blocks))
+    _copy_stem_and_head(trecvit, vit)
+    for mine, block in zip(trecvit.blocks, vit.blocks):
+        mine.load_state_dict(block.state_dict())
+    return trecvit
+
+
+@torch.no_grad()
 def init_vit_from_vit(model: ViT, vit: ViT) -> ViT:
     """A frame-mean ViT started from an image ViT: the stem, the first L blocks, and the head
     where shapes agree (a model for other classes keeps its own new head)."""
@@ -86,7 +99,8 @@ def init_vit_from_vit(model: ViT, vit: ViT) -> ViT:
 
 def init_from_vit(model: VideoTransformer, vit: ViT, classes: list | None = None
                   ) -> VideoTransformer:
-    """Initialise an RViT, a CViT or a frame-mean ViT from an image ViT of the same width.
+    """Initialise an RViT, a CViT, a TRecViT or a frame-mean ViT from an image ViT of the same
+    width.
     classes: the names of the model's outputs; with a ViT that records its own (`vit.classes`),
     the head's rows are copied by class name, and the model's other classes keep their new rows."""
     if not isinstance(vit, ViT):
@@ -97,6 +111,8 @@ def init_from_vit(model: VideoTransformer, vit: ViT, classes: list | None = None
         init_rvit_from_vit(model, vit)
     elif isinstance(model, CViT):
         init_cvit_from_vit(model, vit)
+    elif isinstance(model, TRecViT):
+        init_trecvit_from_vit(model, vit)
     else:
         init_vit_from_vit(model, vit)
     if classes is not None and getattr(vit, "classes", None) is not None:  # same width: checked

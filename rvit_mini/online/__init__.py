@@ -2,7 +2,8 @@
 
 A recogniser takes frames in order and gives logits for the newest frame, never looking ahead:
 
-    Recurrent(model)               an RViT (or the memoryless frame ViT): head(f_t) after each step
+    Recurrent(model)               an RViT, a TRecViT (or the memoryless frame ViT): head(f_t)
+                                   after each step
     Recurrent(model, oracle=True)  the same, its state reset where each action begins (an
                                    ablation that is told the boundaries)
     Window(cvit, w)                a CViT over the last w frames
@@ -15,7 +16,8 @@ A recogniser takes frames in order and gives logits for the newest frame, never 
 
     # or by name, on the same held-out streams, with the switch at the composite pairs:
     print(markdown(evaluate_streams(["majority", "shown", "vit_online", "rvit", "rvit_online",
-                                     "cvit_online@w8"], action_frames=(8, 8), clips_per_pair=20)))
+                                     "cvit_online@w8", "trecvit_online", "trecvit_online@reset"],
+                                    action_frames=(8, 8), clips_per_pair=20)))
     #   (python -m rvit_mini evaluate-stream prints the same table)
 
 Metrics follow the online action detection literature (THUMOS'14, TVSeries; LSTR's stream
@@ -38,6 +40,7 @@ from .boundaries import (
     switch_delay,
     switch_delays,
     switch_table,
+    two_sided_switch_delay,
 )
 from .cards import stream_test
 from .metrics import (
@@ -58,6 +61,7 @@ from .rivals import (
     majority_class,
     markdown,
     rival,
+    rival_from,
     shown_row,
 )
 
@@ -66,6 +70,6 @@ __all__ = [  # sorted
     "average_precision", "change_point", "change_point_errors", "compare", "composite_clips",
     "cost", "evaluate_streams", "frame_accuracy", "frame_ap", "frame_map", "majority_class",
     "markdown", "memory_of_the_past", "oracle_resets", "positions", "predict_stream", "rival",
-    "shown_row", "shown_switch_delays", "stream_metrics", "stream_test", "switch_delay",
-    "switch_delays", "switch_table",
+    "rival_from", "shown_row", "shown_switch_delays", "stream_metrics", "stream_test",
+    "switch_delay", "switch_delays", "switch_table", "two_sided_switch_delay",
 ]

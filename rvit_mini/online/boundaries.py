@@ -11,16 +11,42 @@ from ..data import CLASSES, COMPOSITES, composite_clip
 from ..data.streams import motion_onsets
 from ..execution.stream import trace
 from ..model import RViT
-from .recognisers import as_recogniser, oracle_resets, predict_stream
+from .recognisers import as_recogniser, in_data_order, oracle_resets, predict_stream
 
 
 def switch_delay(predictions: torch.Tensor, boundary: int, new_label: int) -> int | None:
     """Frames after `boundary` until the per-frame prediction (T,) first names the new action
-    and keeps naming it to the end of the clip; None if it never settles on it."""
+    and keeps naming it to the end of the clip; None if it never settles on it.
+
+    It does not look before the boundary: a recogniser that never named the first action (the
+    majority guess when the second action is the commonest) scores 0. The README's "settled"
+    figures use it; two_sided_switch_delay counts the frames before the boundary too."""
     for t in range(boundary, len(predictions)):
         if (predictions[t:] == new_label).all():
             return t - boundary
     return None
+
+
+def two_sided_switch_delay(predictions: torch.Tensor, labels: torch.Tensor) -> int | None:
+    """predictions, labels (T,) class indices, the labels one action and then another -> the
+    frames strictly between the last frame before the boundary whose prediction names the first
+    action (frame -1 if none does) and the first frame from the boundary on from which the
+    prediction names the second action to the end of the clip; None if it never settles.
+
+    0 for a recogniser right on every frame; each wrong frame just before the boundary adds one,
+    so one that was not naming the first action has not switched from it."""
+    labels = torch.as_tensor(labels)
+    changed = (labels != labels[0]).nonzero()
+    if len(changed) == 0 or bool((labels[int(changed[0]):] != labels[-1]).any()):
+        raise ValueError(f"labels must hold two actions, one after the other: got {labels.tolist()}")
+    boundary, first, second = int(changed[0]), labels[0], labels[-1]
+    settled = next((t for t in range(boundary, len(predictions))
+                    if bool((predictions[t:] == second).all())), None)
+    if settled is None:
+        return None
+    named = (predictions[:boundary] == first).nonzero()
+    last = int(named[-1]) if len(named) else -1
+    return settled - last - 1
 
 
 def change_point(states: torch.Tensor) -> int:
@@ -71,7 +97,8 @@ def switch_delays(recogniser, clips: dict, within: int = 3) -> list[dict]:
     recogniser has its state reset at each clip's boundary."""
     rec, rows = as_recogniser(recogniser), []
     for (first, second), (videos, labels, bounds) in clips.items():
-        pred = predict_stream(rec, videos, oracle_resets(rec, labels)).argmax(-1)
+        logits = predict_stream(rec, videos, oracle_resets(rec, labels))
+        pred = in_data_order(rec, logits, CLASSES).argmax(-1)  # composite labels: CLASSES
         delays = [switch_delay(p, b, CLASSES.index(second)) for p, b in zip(pred, bounds)]
         delays = [float("inf") if d is None else d for d in delays]
         median = statistics.median(delays)
@@ -119,6 +146,8 @@ def switch_table(rows: dict) -> str:
     """{rival: switch_delays rows} -> markdown: per pair, the share settled within 3 frames
     and the median delay in frames ("never" where most clips never settle)."""
     names = list(rows)
+    if not names:
+        raise ValueError("switch_table needs the switch_delays rows of at least one rival")
     lines = ["| pair | " + " | ".join(f"{n}: settled <= 3 / median" for n in names) + " |",
              "|---" + "|--:" * len(names) + "|"]
     for i, pair in enumerate(r["pair"] for r in rows[names[0]]):

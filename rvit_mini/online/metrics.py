@@ -12,14 +12,15 @@ def frame_accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
 
 def frame_ap(logits: torch.Tensor, labels: torch.Tensor, calibrated: bool = False) -> torch.Tensor:
     """Per-class AP (K,) over all frames: logits (..., K) scored by their softmax, labels (...);
-    NaN for a class no frame has. calibrated: cAP."""
+    NaN, undefined, for a class no frame has or every frame has. calibrated: cAP."""
     scores = logits.flatten(0, -2).float().softmax(-1)  # (N, K)
     positives = labels.flatten()[:, None] == torch.arange(scores.shape[1])
     return class_ap(scores, positives, calibrated)
 
 
 def frame_map(logits: torch.Tensor, labels: torch.Tensor, calibrated: bool = False) -> float:
-    """Per-frame mAP: frame_ap averaged over the classes present (calibrated: mcAP)."""
+    """Per-frame mAP: frame_ap averaged over the classes where it is defined (calibrated:
+    mcAP); NaN, undefined, where it is defined for none."""
     return frame_ap(logits, labels, calibrated).nanmean().item()
 
 

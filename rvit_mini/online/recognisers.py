@@ -8,11 +8,13 @@ from ..model import CViT
 from ..model.flops import clip_flops
 from ..model.inputs import check_streams
 from ..model.recurrence import reset_mask
+from ..training.evaluate import align_logits, class_index
 from .metrics import positions
 
 
 class Recurrent:
-    """An RViT (or the frame ViT) through init_state/step: logits head(f_t) of the newest frame.
+    """An RViT or a TRecViT (or the frame ViT) through init_state and recur, one frame at a time:
+    logits head(f_t) of the newest frame.
 
     oracle=True marks the ablation that compare() tells where each action begins, to reset the
     state there: what a perfect boundary detector would give the same model.
@@ -105,14 +107,14 @@ class Constant:
 
 
 def as_recogniser(model):
-    """A recogniser as is; a model that steps (RViT, ViT) as Recurrent(model)."""
+    """A recogniser as is; a model that steps (RViT, TRecViT, ViT) as Recurrent(model)."""
     return Recurrent(model) if isinstance(model, nn.Module) else model
 
 
 @torch.no_grad()
 def predict_stream(model, video: torch.Tensor, resets=None) -> torch.Tensor:
     """video (T, C, H, W) or (B, T, C, H, W) -> per-frame logits (T, K) or (B, T, K), one frame
-    at a time through a recogniser (an RViT or ViT is streamed through init_state/recur).
+    at a time through a recogniser (an RViT, TRecViT or ViT is streamed through init_state/recur).
 
     `resets` (frame indices, or a bool mask (T,) or (B, T)): reset the state just before those
     frames, as if each segment were a stream of its own.
@@ -138,3 +140,16 @@ def oracle_resets(recogniser, labels: torch.Tensor):
     """Where an oracle recogniser's state is reset, predict_stream's `resets`: where each action
     begins in labels (B, T), a bool mask (B, T); None for any other recogniser."""
     return positions(labels) == 0 if recogniser.oracle else None
+
+
+def in_data_order(recogniser, logits: torch.Tensor, classes) -> torch.Tensor:
+    """A recogniser's logits (..., K) in the order of the data's `classes` (StickStreams':
+    data.CLASSES), its model's outputs matched by name (model.classes; training.evaluate's
+    class_index); unchanged for a recogniser without a model or data without class names."""
+    model = getattr(recogniser, "model", None)
+    if model is None or classes is None:
+        return logits
+    index = class_index(getattr(model, "classes", None), classes, model.cfg.num_classes)
+    if index is None:
+        return logits
+    return align_logits(logits.flatten(0, -2), index).unflatten(0, logits.shape[:-1])

@@ -7,13 +7,22 @@ import time
 import torch
 from torch import nn
 
+from ..common.text import figure, printable
 from ..data import CLASSES, StickStreams
 from ..execution.memory import MemoryTracker, tensor_bytes
 from ..model import CViT
 from ..training.loading import CHECKPOINTS, load_pretrained
 from .boundaries import composite_clips, switch_delays
 from .metrics import stream_metrics
-from .recognisers import Constant, Recurrent, Window, as_recogniser, oracle_resets, predict_stream
+from .recognisers import (
+    Constant,
+    Recurrent,
+    Window,
+    as_recogniser,
+    in_data_order,
+    oracle_resets,
+    predict_stream,
+)
 
 
 def cost(recogniser, frames: torch.Tensor, timed: int = 32, after: int | None = None) -> dict:
@@ -59,6 +68,7 @@ def compare(recognisers: dict, streams, batch_size: int = 8) -> list[dict]:
         rec = as_recogniser(rec)
         logits = torch.cat([predict_stream(rec, v, oracle_resets(rec, y)) for v, y in
                             zip(videos.split(batch_size), labels.split(batch_size))])
+        logits = in_data_order(rec, logits, getattr(streams, "classes", None))
         rows.append({"name": name, **stream_metrics(logits, labels),
                      **cost(rec, videos[0])})
     return rows
@@ -76,20 +86,28 @@ COLUMNS = {"accuracy": ("frame acc", "{:.1%}"), "accuracy_sd": ("sd over streams
 
 def markdown(rows: list[dict], columns=None) -> str:
     """Rows from compare() as a markdown table: `columns` (keys of COLUMNS), by default those
-    any row has; "-" where a row has none (no cost for the "shown" ceiling)."""
+    any row has; "-" where a row has none (no cost for the "shown" ceiling) or where a figure is
+    undefined (NaN: the spread over one stream, a metric of no frames)."""
     keys = [k for k in COLUMNS if any(k in row for row in rows)] if columns is None else columns
     lines = ["| " + " | ".join(["", *(COLUMNS[k][0] for k in keys)]) + " |",
              "|---" + "|--:" * len(keys) + "|"]
     for row in rows:
-        cells = [COLUMNS[k][1].format(row[k] / 1024 if k.endswith("bytes") else row[k])
+        cells = [figure(row[k] / 1024 if k.endswith("bytes") else row[k], COLUMNS[k][1])
                  if k in row else "-" for k in keys]
-        lines.append("| " + " | ".join([row["name"], *cells]) + " |")
+        lines.append("| " + " | ".join([printable(row["name"]), *cells]) + " |")
     return "\n".join(lines)
 
 
+def rival_from(model):
+    """A loaded model as a rival: a CViT over windows as long as its time embeddings, any
+    other model frame by frame (Recurrent)."""
+    return Window(model, model.cfg.num_frames) if isinstance(model, CViT) else Recurrent(model)
+
+
 def rival(spec: str, majority: int | None = None, root=CHECKPOINTS):
-    """A rival by name: "majority" (always class `majority`); a shipped model ("rvit", "vit":
-    Recurrent; "cvit": Window over the frames it was trained on); "rvit@reset" (oracle reset);
+    """A rival by name: "majority" (always class `majority`); a shipped model ("rvit",
+    "trecvit", "vit": Recurrent; "cvit": Window over the frames it was trained on);
+    "rvit@reset", "trecvit_online@reset" (oracle reset);
     "cvit@w4" (a window of 4 frames). Models load from `root` (the shipped ones by default)."""
     if spec == "majority":
         if majority is None:
@@ -123,16 +141,21 @@ def shown_row(streams, name: str = "shown") -> dict:
 
 def evaluate_streams(names: list, num_streams: int = 8, num_frames: int = 480, seed: int = 0,
                      split: str = "test", batch_size: int = 8, action_frames: tuple = (6, 20),
-                     clips_per_pair: int = 0, root=CHECKPOINTS) -> list[dict]:
+                     clips_per_pair: int = 0, root=CHECKPOINTS,
+                     extra: dict | None = None) -> list[dict]:
     """The rivals `names` (see rival(); "shown": shown_row, the ceiling) on the same
     StickStreams -> compare() rows, in the order named. The majority class is majority_class()
     of streams of the same kind. With clips_per_pair, each recogniser's rows also say in what
     share of the composite clips (composite_clips(clips_per_pair, seed=seed)) it settles on the
-    second action within 3 frames, over all pairs and in its worst pair."""
-    majority = majority_class(num_frames, action_frames, seed)
+    second action within 3 frames, over all pairs and in its worst pair. extra: {name:
+    recogniser} of rivals not shipped (rival_from(load_checkpoint(path))), after the named."""
+    if not names and not extra:
+        raise ValueError("name at least one rival (e.g. rvit_online, majority, shown)")
+    majority = majority_class(num_frames, action_frames, seed) if "majority" in names else None
+    rivals = {name: rival(name, majority, root) for name in names if name != "shown"}
     streams = StickStreams(split, num_frames, seed=seed, num_streams=num_streams,
                            action_frames=action_frames)
-    rivals = {name: rival(name, majority, root) for name in names if name != "shown"}
+    rivals.update(extra or {})
     rows = {row["name"]: row for row in compare(rivals, streams, batch_size)}
     if "shown" in names:
         rows["shown"] = shown_row(streams)
@@ -140,4 +163,4 @@ def evaluate_streams(names: list, num_streams: int = 8, num_frames: int = 480, s
     for name, rec in rivals.items() if clips else ():
         settled = [row["settled"] for row in switch_delays(rec, clips)]
         rows[name].update(settled=sum(settled) / len(settled), worst_pair=min(settled))
-    return [rows[name] for name in names]
+    return [rows[name] for name in [*names, *(extra or {})]]

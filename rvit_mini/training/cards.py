@@ -15,6 +15,8 @@ from pathlib import Path
 
 import torch
 
+from ..common.files import write_atomically
+from ..common.text import undefined_as_none
 from ..data import CLASSES, REVERSED_PAIRS, StickActions
 from .evaluate import evaluate
 from .prepare import Setup
@@ -22,9 +24,13 @@ from .recipes import run_name
 
 
 def reversed_pair_accuracy(metrics: dict) -> float:
-    """Mean accuracy over the classes of the time-reversed pairs."""
-    idx = [CLASSES.index(c) for pair in REVERSED_PAIRS for c in pair]
-    return sum(metrics["per_class"][i] for i in idx) / len(idx)
+    """Mean accuracy over the classes of the time-reversed pairs that have clips (evaluate's
+    per_class, in the order of its "classes"); NaN, undefined, where none has."""
+    classes = list(metrics.get("classes", CLASSES))
+    accs = [metrics["per_class"][classes.index(c)] for pair in REVERSED_PAIRS for c in pair
+            if c in classes]
+    defined = [a for a in accs if a == a]  # NaN: a class without clips
+    return sum(defined) / len(defined) if defined else float("nan")
 
 
 def commit() -> str:
@@ -74,7 +80,8 @@ def clip_test(setup: Setup, card: dict) -> dict:
 
 
 def write_model(setup: Setup, out, timing: dict, device="cpu", stream_test=None) -> dict:
-    """Save the trained model and its card into `out` as <name>.pt and <name>.json; test it
+    """Save the trained model and its card into `out` as <name>.pt and <name>.json (each written
+    whole or not at all, replacing any there: the caller decides whether it may); test it
     where its data has a test split (StickActions; StickStreams with stream_test(setup, card,
     out) -> the card's test fields). timing: training_seconds and, for streams,
     training_cpu_seconds and the load average before and after; device: the one it was trained
@@ -83,8 +90,8 @@ def write_model(setup: Setup, out, timing: dict, device="cpu", stream_test=None)
     setup.model.cpu()
     card = describe(setup)
     path = out / card["name"]
-    torch.save(setup.model.state_dict(), path.with_suffix(".pt"))
-    path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")  # loadable by name
+    write_atomically(path.with_suffix(".pt"), lambda tmp: torch.save(setup.model.state_dict(), tmp))
+    write_card(path.with_suffix(".json"), card)  # loadable by name
     if setup.recipe.data == "streams":
         card.update(stream_test(setup, card, out))
         card.update(training_seconds=timing["training_seconds"],
@@ -95,5 +102,11 @@ def write_model(setup: Setup, out, timing: dict, device="cpu", stream_test=None)
             card.update(clip_test(setup, card))
         card["training_seconds"] = timing["training_seconds"]
     card.update(machine=machine(device), commit=commit())
-    path.with_suffix(".json").write_text(json.dumps(card, indent=1) + "\n")
+    write_card(path.with_suffix(".json"), card)
     return card
+
+
+def write_card(path: Path, card: dict) -> None:
+    """A card as JSON, written whole or not at all; an undefined figure is null."""
+    text = json.dumps(undefined_as_none(card), indent=1, allow_nan=False) + "\n"
+    write_atomically(path, lambda tmp: tmp.write_text(text))

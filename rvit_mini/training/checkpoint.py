@@ -2,7 +2,6 @@
 torch.load(weights_only=True) and errors that name the file, and the RNG states they carry so
 that a resumed run continues bit-exactly."""
 
-import os
 import pickle
 import random
 from pathlib import Path
@@ -10,32 +9,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..common.files import write_atomically
 from ..model import VideoTransformer
 
 
 def save_checkpoint(path, **state) -> Path:
     """Write atomically: to a temporary file in the same folder, then os.replace. A failed
     write (a full disk, say) leaves the previous file intact and raises an OSError saying so."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        torch.save(state, tmp)
-    except (OSError, RuntimeError) as err:  # torch reports a full disk as a RuntimeError
-        tmp.unlink(missing_ok=True)
-        free = _free_bytes(path.parent)
-        raise OSError(f"could not write {path} ({str(err).splitlines()[0].strip()}; "
-                      f"{free / 2**20:.0f} MiB free on that disk); the previous checkpoint, if "
-                      "any, is intact: free some space, then resume") from None
-    os.replace(tmp, path)
-    return path
-
-
-def _free_bytes(folder: Path) -> int:
-    try:
-        stats = os.statvfs(folder)
-    except (OSError, AttributeError):  # no statvfs on Windows
-        return 0
-    return stats.f_bavail * stats.f_frsize
+    return write_atomically(path, lambda tmp: torch.save(state, tmp), "checkpoint", "resume")
 
 
 def read_checkpoint(path) -> dict:
@@ -64,14 +45,20 @@ def read_checkpoint(path) -> dict:
 
 
 def load_weights(model: VideoTransformer, weights, path) -> None:
-    """model.load_state_dict(weights), refusing weights that are not this model's in a line
-    that names the file."""
+    """model.load_state_dict(weights), refusing weights that are not this model's, or not
+    finite, in a line that names the file."""
     try:
         model.load_state_dict(weights)
     except (RuntimeError, TypeError, AttributeError) as err:
         reason = " ".join(str(err).split())
         raise ValueError(f"the weights in {path} do not fit a {type(model).__name__} of "
                          f"{model.cfg.num_classes} classes ({reason[:200]})") from None
+    bad = [name for name, t in model.state_dict().items()
+           if t.is_floating_point() and not bool(t.isfinite().all())]
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise ValueError(f"the weights in {path} hold NaN or inf values ({bad[0]}{more}): the "
+                         "file is damaged or its run diverged; load another checkpoint")
 
 
 def check_same_config(saved: dict, expected: dict, path) -> None:

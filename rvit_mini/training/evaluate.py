@@ -8,8 +8,6 @@ folder names, a labels file). Evaluation matches the two by name:
     logits = align_logits(logits, index)   # (N, K_model) -> (N, K_data), the data set's order
 """
 
-import warnings
-
 import torch
 from torch.utils.data import DataLoader
 
@@ -28,7 +26,8 @@ def class_index(model_classes: list | None, data_classes: list,
     """For each of the data set's classes, the model output of the same name (-1: the model
     lacks it) -> (K_data,) long; None when they already agree. A model that does not record its
     classes is taken in the data set's order, if it has as many outputs; a model and a data set
-    without a class in common are refused."""
+    without a class in common are refused. What the match leaves out is evaluate's to say
+    (its result's `left_out` and `unknown`)."""
     data_classes = list(data_classes)
     if model_classes is None:
         if num_outputs != len(data_classes):
@@ -43,19 +42,10 @@ def class_index(model_classes: list | None, data_classes: list,
                          f"{num_outputs} outputs; its checkpoint or card is inconsistent")
     if model_classes == data_classes:
         return None
-    unknown = [c for c in data_classes if c not in model_classes]
-    if len(unknown) == len(data_classes):
+    if not set(data_classes) & set(model_classes):
         raise ValueError(f"the model's classes ({_names(model_classes)}) and the data set's "
                          f"({_names(data_classes)}) share none: this model was trained for "
                          "another data set")
-    unused = [c for c in model_classes if c not in data_classes]
-    if unknown or unused:
-        warnings.warn(
-            f"the model and the data set share {len(data_classes) - len(unknown)} classes"
-            + (f"; {len(unknown)} of the data set's are unknown to the model "
-               f"({_names(unknown)}), their clips count as wrong" if unknown else "")
-            + (f"; the model's {len(unused)} others ({_names(unused)}) are not predicted"
-               if unused else ""), stacklevel=3)
     return torch.tensor([model_classes.index(c) if c in model_classes else -1
                          for c in data_classes])
 
@@ -78,12 +68,20 @@ def per_frame(target: torch.Tensor) -> bool:
 @torch.no_grad()
 def predict(model, dataset, batch_size=32, device="cpu", workers=0):
     """Logits (N, K) and targets for a whole data set; with per-frame targets, one row per frame
-    (per-frame logits head(f_t), N = clips x frames)."""
+    (per-frame logits head(f_t), N = clips x frames). Clips that cannot be read are skipped
+    (each named in a warning); logits that are not finite are refused."""
+    logits, targets, _ = predict_clips(model, dataset, batch_size, device, workers)
+    return logits, targets
+
+
+def predict_clips(model, dataset, batch_size=32, device="cpu", workers=0):
+    """predict's logits and targets, and the number of clips read."""
     check_batch_fits(dataset, batch_size)
     model.eval()
     loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=collate)
-    logits, targets = [], []
+    logits, targets, clips = [], [], 0
     for video, target in filter(None, loader):  # None: every clip unreadable (each reported)
+        clips += len(video)
         if per_frame(target):
             logits.append(model.frame_logits(video.to(device)).float().cpu().flatten(0, 1))
             targets.append(target.flatten())
@@ -93,7 +91,18 @@ def predict(model, dataset, batch_size=32, device="cpu", workers=0):
     if not logits:
         raise ValueError(f"none of the {len(dataset)} clips could be read (each is named in a "
                          "warning above); check the data with `python -m rvit_mini check-data`")
-    return torch.cat(logits), torch.cat(targets)
+    logits = torch.cat(logits)
+    check_finite_logits(logits, per_frame(targets[0]))
+    return logits, torch.cat(targets), clips
+
+
+def check_finite_logits(logits: torch.Tensor, frames: bool) -> None:
+    bad = int((~logits.isfinite().all(1)).sum())
+    if bad:
+        what = "frames" if frames else "clips"
+        raise ValueError(f"the model's outputs are NaN or inf for {bad} of {len(logits)} {what}: "
+                         "its weights are damaged or the run diverged; evaluate another "
+                         "checkpoint")
 
 
 def match_classes(model, dataset, classes=None) -> torch.Tensor | None:
@@ -107,25 +116,65 @@ def match_classes(model, dataset, classes=None) -> torch.Tensor | None:
                        data_classes, cfg.num_classes)
 
 
-def evaluate(model, dataset, batch_size=32, device="cpu", workers=0, classes=None) -> dict:
+def choice(model_classes, data_classes, index, all_classes: bool) -> dict:
+    """The classes a prediction chooses among: the data set's (by default), or with
+    all_classes every one of the model's and then the data set's it lacks. -> {"classes": their
+    names, "columns": the model output of each (-1: none), "targets": each data class's
+    position among them, "left_out": the model's classes not in the choice, "unknown": the
+    data set's the model lacks}."""
+    data_classes = list(data_classes)
+    model_classes = list(model_classes) if model_classes is not None else data_classes
+    unknown = [c for c in data_classes if c not in model_classes]
+    if not all_classes or index is None and model_classes == data_classes:
+        columns = index if index is not None else torch.arange(len(data_classes))
+        return {"classes": data_classes, "columns": columns, "unknown": unknown,
+                "targets": torch.arange(len(data_classes)),
+                "left_out": [c for c in model_classes if c not in data_classes]}
+    names = model_classes + unknown
+    return {"classes": names, "unknown": unknown, "left_out": [],
+            "columns": torch.tensor(list(range(len(model_classes))) + [-1] * len(unknown)),
+            "targets": torch.tensor([names.index(c) for c in data_classes])}
+
+
+def evaluate(model, dataset, batch_size=32, device="cpu", workers=0, classes=None,
+             all_classes: bool = False) -> dict:
     """top1, top5, per-class accuracy and confusion matrix (over frames, for per-frame
     targets); mAP for multi-hot targets. The model's outputs are matched to the data set's
-    classes by name (`match_classes`); clips without a label (target -1) are refused."""
+    classes by name (`match_classes`), and the prediction chooses among the data set's classes,
+    or with all_classes among all the model's; clips without a label (target -1) are refused.
+
+    Also returned: "classes", the names per_class and the confusion matrix follow; "n", the
+    clips (frames) scored; "skipped", the clips that could not be read; "left_out", the
+    model's classes left out of the choice; "unknown", the data set's the model lacks (their
+    clips count as wrong). Undefined figures (a class without clips or, for AP, without
+    negatives) are NaN."""
+    model_classes = classes if classes is not None else getattr(model, "classes", None)
     index = match_classes(model, dataset, classes)
-    logits, targets = predict(model, dataset, batch_size, device, workers)
-    logits = align_logits(logits, index)
-    if targets.ndim == 1 and (targets < 0).any():
+    logits, targets, clips = predict_clips(model, dataset, batch_size, device, workers)
+    data_classes = getattr(dataset, "classes", None) or list(range(logits.shape[1]))
+    chosen = choice(model_classes, data_classes, index, all_classes)
+    logits = align_logits(logits, chosen["columns"])
+    info = {"n": clips, "skipped": len(dataset) - clips,
+            **{k: chosen[k] for k in ("classes", "left_out", "unknown")}}
+    if targets.ndim == 2 and targets.is_floating_point():
+        multi_hot = targets.new_zeros(len(targets), len(chosen["classes"]))
+        multi_hot[:, chosen["targets"]] = targets
+        ap = class_ap(logits, multi_hot.bool())  # tied scores count as one rank
+        return {"mAP": float(ap.nanmean()), "ap_per_class": ap.tolist(), **info}
+    if (targets < 0).any():
         raise ValueError(f"{int((targets < 0).sum())} of {len(targets)} clips have no label "
                          "(target -1, as in a test split): evaluation needs labels; "
                          "rvit_mini.train.predict gives their logits")
-    if targets.ndim == 2:
-        ap = class_ap(logits, targets.bool())  # tied scores count as one rank
-        return {"mAP": float(ap.nanmean()), "ap_per_class": ap.tolist()}
+    return {**accuracy(logits, chosen["targets"][targets]), **info, "n": len(targets)}
+
+
+def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> dict:
+    """top1, top5, per-class accuracy (NaN for a class without clips), confusion matrix."""
     k = logits.shape[1]
     top5 = logits.topk(min(5, k), dim=1).indices
     confusion = torch.zeros(k, k, dtype=torch.long)
     confusion.index_put_((targets, top5[:, 0]), torch.ones_like(targets), accumulate=True)
-    per_class = confusion.diag() / confusion.sum(1).clamp(min=1)
+    per_class = confusion.diag() / confusion.sum(1)  # 0 / 0: NaN, undefined
     return {"top1": float((top5[:, 0] == targets).float().mean()),
             "top5": float((top5 == targets[:, None]).any(1).float().mean()),
-            "per_class": per_class.tolist(), "confusion": confusion.tolist(), "n": len(targets)}
+            "per_class": per_class.tolist(), "confusion": confusion.tolist()}

@@ -10,6 +10,8 @@ synchronized SGD with DistributedDataParallel (gloo on CPU, nccl on GPU); each g
 split across ranks and only rank 0 writes.
 """
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
@@ -21,7 +23,8 @@ from ..data import check_labelled, collate
 from ..model import VideoTransformer
 from .evaluate import evaluate, per_frame
 from .recipes import Recipe
-from .run import NothingTrainedError, Position, Run, StepBoundaryInterrupt, init_distributed
+from .resume import Position, data_identity
+from .run import NothingTrainedError, Run, StepBoundaryInterrupt, init_distributed
 
 # -- batches ----------------------------------------------------------------------------------
 
@@ -131,18 +134,23 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
         resume: bool = False, overwrite: bool = False, device: str = "cpu",
         amp: str | None = None, workers: int = 0, max_steps: int | None = None,
         save_every: int = 100, seed: int = 0, progress: bool = True, log_every: int = 10,
-        on_log=None, stop=None) -> list[dict]:
+        on_log=None, stop=None, data: dict | None = None,
+        allow_data_change: bool = False) -> list[dict]:
     """Train `model` by `recipe` into the run folder out_dir; returns the log records.
 
     out_dir must not hold a run unless `resume` (continue it from its last.pt) or `overwrite`
-    (start it again). amp: None, "bf16" or "fp16" (autocast; fp16 adds a GradScaler).
-    `max_steps` stops early (the schedule stays that of the full recipe). Every `log_every`
-    steps a record with the mean loss since the last one is logged, and `on_log(record)` called
-    (a live curve, say); after every epoch, and at the end, a validation record. A checkpoint is
-    written every `save_every` steps, after every epoch, on Ctrl-C (at the end of the step in
-    flight) and when an error stops training between steps (a video that cannot be read, with
-    the loader's on_error="raise"); never with non-finite losses or weights. A batch whose
-    clips were all unreadable (on_error="skip": each reported once) is skipped.
+    (start it again), nor be in use by another process (run.lock). amp: None, "bf16" or "fp16"
+    (autocast; fp16 adds a GradScaler). `max_steps` stops early (the schedule stays that of the
+    full recipe). Every `log_every` steps a record with the mean loss since the last one is
+    logged, and `on_log(record)` called (a live curve, say); the steps after the last record,
+    at the end, in a partial record; after every epoch, and at the end, a validation record. A
+    checkpoint is written every `save_every` steps, after every epoch, on Ctrl-C or SIGTERM (at
+    the end of the step in flight) and when an error stops training between steps (a video
+    that cannot be read, with the loader's on_error="raise"); never with non-finite losses or
+    weights. A batch whose clips were all unreadable (on_error="skip": each reported once) is
+    skipped. data: the training data's identity (resume.data_identity; by default what the
+    data set says of itself), which a resumed run must match; allow_data_change: except its
+    root (the data moved).
     `model` may be rm.accelerate(...)'d or torch.compile(model): the steps run through it, and
     checkpoints and evaluations hold the plain model's weights. stop: a threading.Event; once
     it is set (a playground's Stop button), the run ends after the step in flight, saved,
@@ -166,33 +174,54 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
     # the run folder: a new run, or the one in it continued from its checkpoint
     config = {"model_config": model.cfg.to_dict(), "recipe": recipe.to_dict(), "seed": seed,
               "world_size": world_size}
-    run = Run(out_dir, config, rank, (model, optimizer, scheduler, scaler), resume=resume,
-              overwrite=overwrite, on_log=on_log, classes=getattr(train_set, "classes", None))
-    position = run.restore() if resume else Position()
-    ddp = DistributedDataParallel(runner) if world_size > 1 else runner
-    total = recipe.epochs * len(sampler) if max_steps is None else max_steps
-    bar = tqdm(total=total, initial=position.step, disable=not progress or rank != 0, unit="step")
-    with StepBoundaryInterrupt() as interrupt, bar, run.saving_on_error(position):
+    with Run(out_dir, config, rank, (model, optimizer, scheduler, scaler), resume=resume,
+             overwrite=overwrite, on_log=on_log,
+             data=data if data is not None else data_identity(train_set)) as run:
+        position = run.restore(len(sampler), allow_data_change) if resume else Position()
+        ddp = DistributedDataParallel(runner) if world_size > 1 else runner
+        total = recipe.epochs * len(sampler) if max_steps is None else max_steps
+        steps = Steps(ddp, optimizer, scheduler, scaler, AMP_DTYPES[amp], device, log_every,
+                      save_every)
+        with tqdm(total=total, initial=position.step, disable=not progress or rank != 0,
+                  unit="step") as bar:
+            train_epochs(run, steps, position, sampler, (train_set, val_set), recipe, total,
+                         workers, bar, stop)
+        return run.records
+
+
+@dataclass
+class Steps:
+    """What one step needs: the model as it runs, its optimiser, schedule and scaler, autocast,
+    the device, and how often to log and save."""
+
+    runner: object
+    optimizer: object
+    scheduler: object
+    scaler: object
+    autocast: object
+    device: str
+    log_every: int
+    save_every: int
+
+
+def train_epochs(run: Run, steps: Steps, position: Position, sampler: GlobalBatchSampler,
+                 data: tuple, recipe: Recipe, total: int, workers: int, bar, stop) -> None:
+    """Epochs from `position` until the recipe's epochs or `total` steps are done, or `stop`
+    is set: validated and saved after each; a signal saves and stops at the next step's end."""
+    train_set, val_set = data
+    model = run.state[0]
+    with StepBoundaryInterrupt() as interrupt, run.saving_on_error(position):
         while position.epoch < recipe.epochs and position.step < total:
             # one epoch, or what is left of it
             sampler.epoch, sampler.start = position.epoch, position.batch_in_epoch
             model.train()
             for batch in DataLoader(train_set, batch_sampler=sampler, num_workers=workers,
-                                    collate_fn=collate, pin_memory=device.startswith("cuda")):
+                                    collate_fn=collate,
+                                    pin_memory=steps.device.startswith("cuda")):
                 position.batch_in_epoch += 1
                 if batch is None:  # every clip in it unreadable (each reported)
                     continue
-                video, target = (t.to(device, non_blocking=True) for t in batch)
-                with run.in_step():
-                    run.losses.append(train_step(ddp, video, target, optimizer, scaler,
-                                                 scheduler, AMP_DTYPES[amp]))
-                position.step += 1
-                bar.update(1)
-                if position.step % log_every == 0:
-                    bar.set_postfix(loss=f"{run.log_loss(position, scheduler.get_last_lr()[0]):.3f}")
-                if position.step % save_every == 0 or interrupt.requested:
-                    run.checkpoint(position, collective=not interrupt.requested)
-                run.stop_if_interrupted(interrupt, position)
+                take_step(run, steps, position, batch, bar, interrupt)
                 if position.step >= total or (stop is not None and stop.is_set()):
                     break
             if position.step == 0:
@@ -202,11 +231,27 @@ def fit(model: VideoTransformer, train_set, val_set, recipe: Recipe, out_dir, *,
             if position.batch_in_epoch == len(sampler):  # the epoch is complete
                 position.epoch, position.batch_in_epoch = position.epoch + 1, 0
             # validate after every epoch, and at the end of the run
-            if val_set is not None and rank == 0:
+            if val_set is not None and run.rank == 0:
                 run.log({"step": position.step, "epoch": position.epoch, **validate(
-                    model, val_set, device, getattr(train_set, "classes", None))})
+                    model, val_set, steps.device, getattr(train_set, "classes", None))})
             run.checkpoint(position)
             run.stop_if_interrupted(interrupt, position)
             if stop is not None and stop.is_set():
                 break
-    return run.records
+        run.log_rest(position)  # the steps since the last record, saved just now
+
+
+def take_step(run: Run, steps: Steps, position: Position, batch, bar, interrupt) -> None:
+    """One optimiser step on a batch; log, save and stop as due."""
+    video, target = (t.to(steps.device, non_blocking=True) for t in batch)
+    with run.in_step():
+        run.losses.append(train_step(steps.runner, video, target, steps.optimizer, steps.scaler,
+                                     steps.scheduler, steps.autocast))
+    position.step += 1
+    bar.update(1)
+    if position.step % steps.log_every == 0:
+        lr = steps.scheduler.get_last_lr()[0]
+        bar.set_postfix(loss=f"{run.log_loss(position, lr):.3f}")
+    if position.step % steps.save_every == 0 or interrupt.requested:
+        run.checkpoint(position, collective=not interrupt.requested)
+    run.stop_if_interrupted(interrupt, position)

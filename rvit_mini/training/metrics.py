@@ -31,7 +31,9 @@ def average_precision(scores: torch.Tensor, positives: torch.Tensor,
 def class_ap(scores: torch.Tensor, positives: torch.Tensor,
              calibrated: bool = False) -> torch.Tensor:
     """Per-class AP (K,): average_precision of each column of scores (N, K) against positives
-    (N, K) bool (ties count as one rank); NaN for a class with no positive."""
+    (N, K) bool (ties count as one rank); NaN, undefined, for a class with no positive, and for
+    one with no negative (every ranking would score 1: it says nothing of the scores)."""
     return torch.tensor([average_precision(scores[:, k], positives[:, k], calibrated)
-                         if positives[:, k].any() else float("nan")
+                         if positives[:, k].any() and not positives[:, k].all()
+                         else float("nan")
                          for k in range(scores.shape[1])])

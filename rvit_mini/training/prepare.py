@@ -17,12 +17,14 @@ from ..model.registry import SCALES
 from ..model.weights import start_from
 from .loading import CHECKPOINTS, list_pretrained, load_model
 from .recipes import Recipe
+from .resume import data_identity
 
 
 @dataclass
 class Setup:
-    """A prepared run: the recipe, the model as it starts, its data, and what a card says
-    of them (`init`, `data`)."""
+    """A prepared run: the recipe, the model as it starts, its data, what a card says of them
+    (`init`, `data`), and the training data's identity, which a resumed run must match
+    (`identity`, resume.data_identity; fit's `data`)."""
 
     recipe: Recipe
     model: VideoTransformer
@@ -30,6 +32,7 @@ class Setup:
     val_set: object
     init: str
     data: dict
+    identity: dict
 
 
 def clip_data(split: str, num_frames: int, size: int, data: str = "stick_actions", root=None,
@@ -121,5 +124,7 @@ def prepare_run(recipe: Recipe, *, data: str = "stick_actions", root=None, exclu
         start_from(model, start_model, train_set.classes)
     init = ("scratch" if source is None else
             f"the shipped {source}" if str(source) in list_pretrained(models) else str(source))
+    identity = data_identity(train_set, loader=data if recipe.data == "clips" else "streams",
+                             root=root, split=split, exclude=exclude, seed=data_seed)
     return Setup(recipe, model, train_set, val_set, init,
-                 data_card(recipe, train_set, data, size, data_seed))
+                 data_card(recipe, train_set, data, size, data_seed), identity)

@@ -18,7 +18,7 @@ class Recipe:
     `note`.
 
     model, scale: a registered variant (rm.list_models()) at "paper" or "mini" scale.
-    tbptt: RViT: cut the hidden state from the graph every `tbptt` frames (0: never).
+    tbptt: RViT and TRecViT: cut the state from the graph every `tbptt` frames (0: never).
     data: "clips" (one label per clip: StickActions, or a real data set) or "streams"
         (StickStreams with a label per frame and a loss on every frame; `streams` holds
         StickStreams' arguments, among them `target`, the labels the frames carry; `windows`,
@@ -105,6 +105,10 @@ RECIPES = {r.name: r for r in [
           ("rvit", "rvit", "vit", "RViT from mini_vit (Sec. 3.2)"),
           ("rvit_scratch", "rvit", "scratch", "RViT from scratch, as the RViT° row"),
           ("cvit", "cvit", "vit", "comparator, from mini_vit as video ViTs are"),
+          ("trecvit", "trecvit", "vit", "ours: TRecViT (RViT's successor) from mini_vit as "
+           "Sec. 3.2 starts RViT: the stem, the first 3 blocks into its ViT blocks and the head "
+           "copied, its LRU blocks Griffin's init; the data, schedule and seed of mini_rvit, so "
+           "the two compare"),
       ]),
     # Online recognition (ours; the paper trains on clips only)
     _MINI_RVIT_ONLINE,
@@ -122,14 +126,21 @@ RECIPES = {r.name: r for r in [
            "loss on the newest frame of each window: what a sliding window reads; 3 epochs, "
            "about the training time of mini_rvit_online (one label per window: 36,000 labels "
            "against its 1,056,000)"),
+    # RViT's successor on the same streams, loss, truncation and schedule as mini_rvit_online
+    replace(_MINI_RVIT_ONLINE, name="mini_trecvit_online", model="trecvit", init="trecvit",
+            note="ours: the shipped clip-trained trecvit (init='trecvit': its weights) trained "
+            "as mini_rvit_online is, so that the two compare: the same 64-frame StickStreams, a "
+            "loss on every frame, the state carried through the whole stream and cut from the "
+            "graph every 16 frames (tbptt=16: each 16-frame chunk one parallel scan), batch 8, "
+            "its learning rate and epochs; nothing tuned for TRecViT"),
 ]}
 
 # the shipped models (rvit_mini/checkpoints) and the recipes that made them, in training
 # order: the models started from a ViT need vit, the online ones the model they continue
 SHIPPED = {"vit": "mini_vit", "rvit_s": "mini_rvit_s", "rvit": "mini_rvit",
-           "rvit_scratch": "mini_rvit_scratch", "cvit": "mini_cvit",
+           "rvit_scratch": "mini_rvit_scratch", "cvit": "mini_cvit", "trecvit": "mini_trecvit",
            "rvit_online": "mini_rvit_online", "vit_online": "mini_vit_online",
-           "cvit_online": "mini_cvit_online"}
+           "cvit_online": "mini_cvit_online", "trecvit_online": "mini_trecvit_online"}
 
 
 def run_name(recipe: Recipe) -> str:

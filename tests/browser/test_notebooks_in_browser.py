@@ -8,8 +8,9 @@ committed files are never changed. For each notebook the test
 1. opens it as committed and checks what a reader sees before running anything;
 2. runs all cells and checks every output;
 3. moves every slider and checks that its figure changes: the first slider of each frame
-   scrubber and of each playground (rm.playgrounds, whose picture the kernel redraws), and
-   presses the training playground's Train (its curve must appear) and Stop;
+   scrubber and of each playground (rm.lessons.<notebook>.playground(), whose picture the
+   kernel redraws), and presses the training playground's Train (its curve must appear) and
+   Stop;
 4. saves it, shuts its kernel down, reopens it with a new kernel and checks it again; the
    scrubbers still scrub, and each playground still shows its last picture (JupyterLab saves
    the widgets' state with the notebook, "Save Widget State Automatically" switched on).
@@ -376,7 +377,7 @@ def test_notebook_opened_run_and_reopened_in_jupyterlab(lab, page, path, request
     scrubbers = [c for c in cells if c["sliders"]]  # 3. sliders
     if any("frame_scrubber(" in s for s in source) and not scrubbers:
         found.append("after Run All, frame_scrubber is called but no slider is shown")
-    playgrounds = {i for i, s in enumerate(source) if "rm.playgrounds." in s}
+    playgrounds = {i for i, s in enumerate(source) if ".playground(" in s}
     found += [f"after Run All, cell {i}: its playground shows no slider"
               for i in sorted(playgrounds) if not cells[i]["sliders"]]
     found += [f"after Run All, {p}" for p in move_sliders(page, cells, stem, "run")]
