@@ -112,11 +112,11 @@ def test_a_schedule_that_decays_from_the_end_of_the_warm_up_is_told_where(capsys
     assert capsys.readouterr().out.startswith("not yet: the learning-rate schedule: returns ")
 
 
-def test_only_the_frame_mean_vit_is_blind_to_order(capsys):
-    assert training.order_blind() == "vit"
-    assert training.REVERSED.check("vit")
-    assert not training.REVERSED.check("vit and cvit")
-    assert "a temporal position embedding" in capsys.readouterr().out
+def test_an_rvit_started_with_w_h_zero_is_blind_to_order_and_sec_3_2s_is_not(capsys):
+    assert training.order_blind_starts() == "only W_h = 0"
+    assert training.REVERSED.check("only W_h = 0")
+    assert not training.REVERSED.check("neither")
+    assert "where a gate reads the hidden state" in capsys.readouterr().out
 
 
 def test_prepare_run_starts_a_frame_mean_vit_for_a_few_actions_from_the_image_vit():
