@@ -17,7 +17,7 @@ from ..model import create_model
 from ..online import Recurrent, Window, predict_stream
 from . import viz
 from .check import Mistake, Piece, Prediction
-from .training import claim  # noqa: F401  (the notebook's claims: rm.lessons.streaming.claim)
+from .evidence import claim  # noqa: F401  (the notebook's claims: rm.lessons.streaming.claim)
 from .widgets import Picture, figure, shipped, slider
 from .widgets import playground as make_playground
 

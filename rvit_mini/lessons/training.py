@@ -1,7 +1,8 @@
 """Notebook 04, training the variants: the pieces the student writes (one epoch of training,
 Sec. 3.2's initialisation, the learning-rate schedule), their checks and known mistakes, the
-predictions, the live comparison over seeds, and the playground (live training runs drawn one
-over the other on fixed axes, each a short run through prepare_run and fit like every other run)."""
+prediction, the claims and Wilson intervals (lessons.evidence's), and the playground (live
+training runs drawn one over the other on fixed axes, each a short run through prepare_run and
+fit like every other run)."""
 
 import math
 import tempfile
@@ -11,7 +12,6 @@ from functools import partial
 from typing import Callable
 
 import ipywidgets as widgets
-import numpy as np
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
@@ -19,16 +19,11 @@ from torch import nn
 
 from ..data import CLASSES, StickActions
 from ..model import create_model
-from ..training import RECIPES, evaluate, fit, lr_factor, make_optimizer, prepare_run, train_step
+from ..training import RECIPES, fit, lr_factor, make_optimizer, prepare_run, train_step
 from .check import Mistake, Piece, Prediction
+from .evidence import claim, wilson  # noqa: F401  (the notebook's: rm.lessons.training.claim, .wilson)
 from .widgets import dropdown, figure, shipped, slider
 from .widgets import playground as make_playground
-
-
-def claim(text: str, holds: bool) -> None:
-    """Print a claim and whether it holds, in one line; fail (AssertionError) when it does not."""
-    print(f"{text}: {holds}")
-    assert holds, f"the claim no longer holds: {text}"
 
 
 @dataclass
@@ -311,32 +306,7 @@ REVERSED = Prediction(
         "the frames before it when that term is zero")
 
 
-# -- the live comparison over seeds -------------------------------------------------------------
-
-THREE = ["sit_down", "stand_up", "jump"]
-
-
-def live_run(model: str, seed: int, subset: dict, out_dir, **schedule) -> dict:
-    """One short run of the mini recipe for `model` ("rvit_s" or "vit", both started from the
-    shipped image ViT, Sec. 3.2) on a StickActions subset, prepared by prepare_run and trained
-    by fit, with the seed for the initial weights and the batch order -> its log, its validation
-    confusion matrix and the pair's and jump's accuracy."""
-    recipe = replace(RECIPES[f"mini_{model}"], init="vit", **schedule)
-    setup = prepare_run(recipe, subset=subset, seed=seed)
-    log = fit(setup.model, setup.train_set, setup.val_set, recipe, out_dir, overwrite=True,
-              seed=seed, progress=False, log_every=5)
-    confusion = np.array(evaluate(setup.model, setup.val_set)["confusion"])
-    return {"model": model, "seed": seed, "log": log, "confusion": confusion,
-            "pair": (confusion[:2, :2].trace(), confusion[:2].sum()),
-            "jump": (confusion[2, 2], confusion[2].sum())}
-
-
-def wilson(hits: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval (95 %) of a rate hits / n."""
-    p = hits / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+# -- the playground: live training runs ----------------------------------------------------------
 
 TRAINABLE = ("mini_rvit_s", "mini_rvit", "mini_rvit_scratch", "mini_vit")
 SUBSET = {"train": 256, "val": 90}  # StickActions clips: 16 steps an epoch at batch 16
