@@ -46,19 +46,20 @@ TABLE = {
                               "frame checkpointing; streaming stays flat, and the estimator "
                               "takes it to paper scale; exercises: two predictions and the "
                               "estimate call",
-    "04_training_the_variants": "a training loop in plain torch, checked equal to the library's "
-                                "step; Table S1's recipes beside our mini ones; a live run where "
-                                "order must be learnt (sit down / stand up) against the frame-mean"
-                                " ViT; the shipped models side by side; exercises with worked "
-                                "solutions",
-    "05_streaming_and_variable_length": "one model on 4, 32 and 480 frames; 60 actions followed "
-                                        "frame by frame; the rivals on the README's 8 held-out "
-                                        "streams with the spread over streams (frame ViT, CViT "
-                                        "windows, oracle reset) against their cost; a video file "
-                                        "classified as it decodes; flat memory, measured like for "
-                                        "like; the per-frame loss with truncated BPTT in plain "
-                                        "torch, checked equal to the library's; exercises with "
-                                        "worked solutions",
+    "04_training_the_variants": "you write one training epoch and Sec. 3.2's start from a ViT "
+                                "(known mistakes named); Table S1 beside our mini recipes; RViT-S "
+                                "against the frame-mean ViT from the same start over 3 seeds "
+                                "(Wilson intervals, paired differences); the shipped models' "
+                                "cards checked; exercises: the LR schedule in code, what lets an "
+                                "RViT see order",
+    "05_streaming_and_variable_length": "you write the streaming loop and the per-frame loss with "
+                                        "truncated BPTT (checked on loss and gradients); one "
+                                        "model on 4 to 480 frames; 60 actions followed frame by "
+                                        "frame; the rivals on 8 held-out streams against their "
+                                        "cost; an mp4 classified as it decodes; flat memory; a "
+                                        "reset drawn; a playground with one row per rival; "
+                                        "exercises: a stream with resets, how far back the "
+                                        "gradient reaches",
     "06_hidden_state_at_a_boundary": "Sec. 2's claim about the hidden state quoted and judged; "
                                      "the student writes the two-sided switch delay; the clip- "
                                      "and the stream-trained RViT across an action boundary on "
