@@ -113,10 +113,14 @@ def test_the_readmes_side_by_side_table_quotes_the_cards_and_results():
     results = rm.results.load("recurrences")
     i = results["lengths"].index(128)
     train, paper = results["over_cvit"]["train"], results["memory_gib"]["paper"]
+    rivals = rm.results.load("online")
+    rows = rivals["rivals"]["8-frame actions"] + rivals["trecvit_rivals"]["8-frame actions"]
+    online = [next(r for r in rows if r["name"] == n) for n in ("rvit_online", "trecvit_online")]
     expected = {
         "test top-1": [f"{100 * cards[n]['test_top1']:.1f} %" for n in cards],
         "time-reversed pairs": [f"{100 * cards[n]['test_reversed_pairs_top1']:.1f} %"
                                 for n in cards],
+        "stream-trained": [f"{100 * row['accuracy']:.1f} %" for row in online],
         "training frames/s": [f"{train[k][i]:.2f}" for k in ("RViT, sequential", "TRecViT, scan")],
         "training peak": [f"{paper['training'][k][i]:.2f} GiB"
                           for k in ("RViT, sequential", "TRecViT, scan")],
@@ -127,3 +131,18 @@ def test_the_readmes_side_by_side_table_quotes_the_cards_and_results():
         row = re.search(rf"^\| {start}[^|]* \| (.*) \| (.*) \|$", README, re.M)
         assert row, f"no row starting {start!r}"
         assert [row.group(1), row.group(2)] == cells, start
+
+
+def test_the_trecvit_online_table_quotes_the_benchmark_results():
+    rivals = rm.results.load("online")["trecvit_rivals"]["8-frame actions"]
+    names = {"trecvit": "`trecvit`, clip-trained", "trecvit@reset": "`trecvit`, oracle reset",
+             "trecvit_online": "`trecvit_online`",
+             "trecvit_online@reset": "`trecvit_online`, oracle reset"}
+    for rival in rivals:
+        row = re.search(rf"^\| {re.escape(names[rival['name']])} \| (.*) \|$", RESULTS, re.M)
+        assert row, rival["name"]
+        cells = row.group(1).split(" | ")
+        assert cells[0] == f"{100 * rival['accuracy']:.1f} % ({100 * rival['accuracy_sd']:.1f})"
+        assert cells[1:3] == [f"{100 * rival[k]:.1f} %" for k in ("first3", "rest")]
+        assert cells[3] == f"{100 * rival['settled']:.0f} % / {100 * rival['worst_pair']:.0f} %"
+        assert cells[4:] == [f"{rival['mflops']:.1f}", f"{rival['state_bytes'] / 1024:.0f} KiB"]
