@@ -107,8 +107,9 @@ def check_init_from(init_from: str | None, resume: bool) -> None:
 
 
 def cmd_checkpoints(args) -> None:
-    """Retrain the shipped models (hours on 2 cores: the cards record each run's time), each with `train --recipe R`
-    and its model card, replacing the shipped files unless --out says elsewhere."""
+    """Retrain the shipped models (hours on 2 cores: the cards record each run's time), each
+    with `train --recipe R` and its model card, replacing the shipped files unless --out says
+    elsewhere."""
     out = Path(args.out)
     if not out.is_dir():
         raise FileNotFoundError(f"--out {out}: no such folder; create it first (the models "
