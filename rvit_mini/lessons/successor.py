@@ -169,6 +169,38 @@ def loop_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) -> torch.Tenso
     return torch.stack(states, dim=1)
 
 
+def spans(frames: int) -> list[tuple[int, list[tuple[int, int]]]]:
+    """After each round of the doubling scan (span k = 1, 2, 4, ...): (k, for each t the first and
+    last frame whose input b_t now holds), found by running the rounds on one-hot inputs."""
+    b, a = torch.eye(frames)[None], torch.ones(1, frames, frames)  # b_t = e_t, a_t = 1
+    rows, k = [], 1
+    while k < frames:
+        b = torch.cat([b[:, :k], b[:, k:] + a[:, k:] * b[:, :-k]], dim=1)
+        a = torch.cat([a[:, :k], a[:, k:] * a[:, :-k]], dim=1)
+        held = [row.nonzero()[:, 0] for row in b[0]]
+        rows.append((k, [(int(h.min()), int(h.max())) for h in held]))
+        k *= 2
+    return rows
+
+
+def saved_for_backward(scan, frames: int = 128, width: int = 64) -> float:
+    """MiB that `scan` (a, b, h0 -> h) keeps for backward on 8 sequences of `frames` steps and
+    `width` channels, as autograd's saved-tensor hooks see them."""
+    generator = torch.Generator().manual_seed(0)
+    a = (0.5 + 0.5 * torch.rand(8, frames, width, generator=generator)).requires_grad_()
+    b = torch.randn(8, frames, width, generator=generator).requires_grad_()
+    total = 0
+
+    def pack(tensor):
+        nonlocal total
+        total += tensor.numel() * tensor.element_size()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        scan(a, b, torch.zeros(8, width))
+    return total / 2 ** 20
+
+
 def sequential_steps(layers: int, frames: int) -> dict[str, int]:
     """The steps that must run one after another over a clip: RViT's gate calls (plain loop and
     wavefront), TRecViT's scan rounds (ceil(log2 T) per layer) and its L ViT-block calls."""
@@ -222,12 +254,11 @@ def paired_text(after: torch.Tensor, before: torch.Tensor) -> tuple[str, tuple]:
 
 # -- the cost: the committed benchmark -----------------------------------------------------------
 
-def draw_cost(results: dict) -> Figure:
-    """benchmarks/recurrences.py's results: training frames/s over CViT's at mini scale (this
-    project's CPU) and the estimated training memory at paper scale, against clip length."""
+def draw_cost(results: dict, axes) -> None:
+    """benchmarks/recurrences.py's results on two axes: training frames/s over CViT's at mini
+    scale (this project's CPU) and the estimated training memory at paper scale, against T."""
     lengths = results["lengths"]
-    fig = figure(11, 3.6)
-    speed, memory = fig.subplots(1, 2)
+    speed, memory = axes
     for label, row in results["over_cvit"]["train"].items():
         speed.plot(lengths, row, "o-", label=label)
     speed.axhline(1.0, color="C3", ls="--", label="CViT (joint), the reference")
@@ -245,7 +276,6 @@ def draw_cost(results: dict) -> Figure:
         ax.set_xticks(lengths, [str(t) for t in lengths])
         ax.set_xlabel("clip length T (frames)")
         ax.legend(fontsize=7)
-    return fig
 
 
 # -- the playground: how long the RG-LRU remembers -----------------------------------------------
@@ -261,6 +291,25 @@ def shipped_radii() -> torch.Tensor:
     """σ(Λ) of the shipped trecvit's RG-LRUs, (layers, D)."""
     model = shipped("trecvit")
     return torch.stack([torch.sigmoid(blk.rg_lru.lam.detach()) for blk in model.lru_blocks])
+
+
+def measured_decays(model, videos: torch.Tensor) -> list[torch.Tensor]:
+    """The decays a_t that `model`'s RG-LRUs used on `videos` (B, T, ...), per layer, every
+    channel of every tube and frame after the first (where h_{-1} is dropped): 1-D tensors."""
+    seen = []
+    for blk in model.lru_blocks:
+        def keep(v, fresh, own=RGLRU.coefficients, rglru=blk.rg_lru):
+            a, b = own(rglru, v, fresh)
+            seen.append(a[:, 1:].flatten())
+            return a, b
+        blk.rg_lru.coefficients = keep  # on the instance, for this call only
+    try:
+        with torch.no_grad():
+            model(videos)
+    finally:
+        for blk in model.lru_blocks:
+            del blk.rg_lru.coefficients
+    return seen
 
 
 def draw_decay(radius: float = 0.9, r: float = 0.5) -> Figure:
@@ -283,13 +332,15 @@ def draw_decay(radius: float = 0.9, r: float = 0.5) -> Figure:
     said = "never" if math.isinf(life) else f"{life:.1f} frames"
     memory.set(xlabel="frames later", ylabel="share of one input left", ylim=(0, 1.02),
                title=f"a = {a:.3f}: half-life {said}")
-    lives = half_life(shipped_radii() ** (C * r)).flatten().clamp(max=1e4) if r > 0 else None
-    if lives is None:
+    if r > 0:
+        lives = half_life(shipped_radii() ** (C * r)).flatten().clamp(max=1e4)
+        shipped_ax.hist(lives.numpy(), bins=torch.logspace(-1, 3, 25).numpy(), color="C2")
+        shipped_ax.axvline(8, color="k", lw=1, ls="--", label="8 frames: a training clip")
+        shipped_ax.set(xscale="log", xlabel="half-life (frames)", ylabel="channels")
+        shipped_ax.legend(fontsize=7)
+    else:
         shipped_ax.text(0.5, 0.5, "r = 0: a = 1 for every channel,\nnothing decays",
                         ha="center", va="center", transform=shipped_ax.transAxes)
-    else:
-        shipped_ax.hist(lives.log10().numpy(), bins=24, color="C2")
-        shipped_ax.set(xlabel="log10 half-life (frames)", ylabel="channels")
     shipped_ax.set_title(f"the shipped trecvit's {shipped_radii().numel()} channels at r = {r:.2f}",
                          fontsize=9)
     return fig
