@@ -22,7 +22,7 @@ def test_the_readme_is_a_front_door():
 
 @pytest.mark.parametrize("page", [README, RESULTS], ids=["README", "results"])
 def test_the_model_table_quotes_the_shipped_cards(page):
-    for name in ("vit", "rvit_s", "rvit", "rvit_scratch", "cvit"):
+    for name in ("vit", "rvit_s", "rvit", "rvit_scratch", "cvit", "trecvit"):
         card = rm.training.model_card(name)
         row = re.search(rf"^\| `{name}` [^|]*\| ([\d,]+) \| ([\d.]+) % \| ([\d.]+) % \|$", page, re.M)
         assert row, f"no row for {name}"

@@ -13,7 +13,7 @@ import torch
 matplotlib.use("Agg")
 
 import rvit_mini as rm  # noqa: E402
-from rvit_mini.lessons import schedules  # noqa: E402
+from rvit_mini.lessons import check, schedules  # noqa: E402
 from rvit_mini.lessons import wavefront as lesson  # noqa: E402
 from rvit_mini.lessons.check import same  # noqa: E402
 
@@ -184,12 +184,12 @@ def test_a_schedule_of_the_wrong_shape_says_so():
 
 def test_the_references_give_the_plain_loops_features_and_gradients():
     for model, video in lesson.wavefront_inputs():
-        plain = lesson.gradients(lambda m, v: m.forward_features(v), (model, video))
+        plain = check.gradients(lambda m, v: m.forward_features(v), (model, video))
         for reference in (lesson.wavefront, lesson.batched_wavefront):
-            mine = lesson.gradients(reference, (model, video))
+            mine = check.gradients(reference, (model, video))
             assert same(mine[0], plain[0], 1e-5, 1e-4)
             assert mine[1].keys() == plain[1].keys()
-            assert all(lesson.alike(mine[1][k], g, 1e-5, 1e-4) for k, g in plain[1].items())
+            assert all(check.alike(mine[1][k], g, 1e-5, 1e-4) for k, g in plain[1].items())
 
 
 def test_the_batched_diagonal_is_the_gates_called_one_by_one_on_every_ramp():

@@ -20,6 +20,9 @@ Predictions ("will the peak grow with T?") are checked against what the library 
 
     Prediction("does depth change the inference peak?", truth=lambda: ..., choices=("yes", "no"))
 
+A piece of a model that trains is a GradientPiece: checked on its output, then on its gradients
+(a .detach() on the way shows there), then on how it runs.
+
 Every check records its outcome in RESULTS ({name: "right" | "not written" | "not yet" |
 "not answered"}), which `python -m rvit_mini grade` reads after running a student's notebook.
 """
@@ -32,6 +35,7 @@ from numbers import Number
 from typing import Any, Callable
 
 import torch
+from torch import nn
 
 RESULTS: dict[str, str] = {}
 
@@ -120,6 +124,87 @@ class Prediction:
         RESULTS[self.name] = "right" if right else "not yet"
         print(f"right: {self.name}" if right else f"not yet: {self.name}: {self.why}")
         return right
+
+
+# -- pieces checked on their gradients too ----------------------------------------------------
+
+def gradients(fn, args: tuple) -> tuple:
+    """fn(*args) and the gradients that the loss sum_k sum(output_k * R_k), R_k fixed, sends to
+    the parameters of every module among the arguments and to every float tensor among them
+    (alone or as a dict's values): (output, {name: gradient}), zeros where none arrives."""
+    def leaf(value):
+        return value.detach().clone().requires_grad_(True) \
+            if isinstance(value, torch.Tensor) and value.is_floating_point() else value
+
+    args = [{k: leaf(v) for k, v in a.items()} if isinstance(a, dict) else leaf(a) for a in args]
+    params = {}
+    for i, a in enumerate(args):
+        if isinstance(a, nn.Module):
+            params |= dict(a.named_parameters())
+        elif isinstance(a, dict):
+            params |= {f"argument {i}[{k!r}]": v for k, v in a.items()
+                       if isinstance(v, torch.Tensor) and v.requires_grad}
+        elif isinstance(a, torch.Tensor) and a.requires_grad:
+            params[f"argument {i}"] = a
+    for p in params.values():
+        p.grad = None
+    out = fn(*args)
+    outputs = [v for v in leaves(out) if isinstance(v, torch.Tensor) and v.requires_grad]
+    if outputs:
+        generator = torch.Generator().manual_seed(0)
+        sum((v * torch.randn(v.shape, generator=generator)).sum() for v in outputs).backward()
+    grads = {name: p.grad if p.grad is not None else torch.zeros_like(p)
+             for name, p in params.items()}
+    for p in params.values():
+        p.grad = None
+    return out, grads
+
+
+def alike(got, expected: torch.Tensor, atol: float, rtol: float) -> bool:
+    """Two gradients agree within atol + rtol x the largest |expected| (a gradient sums over
+    many tokens, so float32 rounding scales with its largest entries, not with each entry)."""
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+        return False
+    scale = float(expected.detach().abs().max()) if expected.numel() else 0.0
+    return bool(torch.allclose(got.detach().double(), expected.detach().double(), rtol=0.0,
+                               atol=atol + rtol * scale))
+
+
+@dataclass
+class GradientPiece(Piece):
+    """A Piece checked on its output, then on the gradients that a loss on the output sends
+    back (so that a detach or a torch.no_grad on the way shows), then on how it runs:
+    `structure(candidate)` returns None when the candidate runs as asked (notebook 07: the
+    cells by anti-diagonals, a diagonal batched), else what it does instead, in the student's
+    terms. Checked on one CPU thread: the pieces are small, several threads only wait."""
+
+    structure: object = None
+
+    def verdict(self, candidate):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # small models: several threads only wait for one another
+        try:
+            return self.graded(candidate)
+        finally:
+            torch.set_num_threads(threads)
+
+    def graded(self, candidate):
+        status, line = super().verdict(candidate)
+        if status != "right":
+            return status, line
+        for args in self.inputs():
+            got, expected = gradients(candidate, args), gradients(self.reference, args)
+            wrong = [name for name, g in expected[1].items()
+                     if not alike(got[1].get(name), g, self.atol, self.rtol)]
+            if wrong:
+                return "not yet", (f"not yet: {self.name}: the output is right but the gradients "
+                                   f"differ, first those of {wrong[0]}: is something detached "
+                                   "(.detach(), .data, torch.no_grad()) on the way?")
+        instead = self.structure(candidate) if self.structure is not None else None
+        if instead:
+            return "not yet", f"not yet: {self.name}: {instead}"
+        return status, line
+
 
 
 # -- comparing outputs -----------------------------------------------------------------------

@@ -10,7 +10,6 @@ the lowest, model.blocks[l]) on frame t; it runs on anti-diagonal d = l + t.
 import functools
 import statistics
 import time
-from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -23,7 +22,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from ..execution import accelerate, timing
 from ..model import create_model
 from . import viz
-from .check import Mistake, Piece, Prediction, leaves, same
+from .check import GradientPiece, Mistake, Piece, Prediction, same
+from .evidence import claim  # noqa: F401 (the notebook's lesson.claim)
 from .schedules import respects_dependencies, sequential_schedule, wavefront_schedule
 from .widgets import Picture, figure, slider
 from .widgets import playground as make_playground
@@ -105,83 +105,6 @@ class Counter(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
-def gradients(fn, args: tuple) -> tuple:
-    """fn(*args) and the gradients that the loss sum_k sum(output_k * R_k), R_k fixed, sends to
-    the parameters of every module among the arguments and to every float tensor among them
-    (alone or as a dict's values): (output, {name: gradient}), zeros where none arrives."""
-    def leaf(value):
-        return value.detach().clone().requires_grad_(True) \
-            if isinstance(value, torch.Tensor) and value.is_floating_point() else value
-
-    args = [{k: leaf(v) for k, v in a.items()} if isinstance(a, dict) else leaf(a) for a in args]
-    params = {}
-    for i, a in enumerate(args):
-        if isinstance(a, nn.Module):
-            params |= dict(a.named_parameters())
-        elif isinstance(a, dict):
-            params |= {f"argument {i}[{k!r}]": v for k, v in a.items()
-                       if isinstance(v, torch.Tensor) and v.requires_grad}
-        elif isinstance(a, torch.Tensor) and a.requires_grad:
-            params[f"argument {i}"] = a
-    for p in params.values():
-        p.grad = None
-    out = fn(*args)
-    outputs = [v for v in leaves(out) if isinstance(v, torch.Tensor) and v.requires_grad]
-    if outputs:
-        generator = torch.Generator().manual_seed(0)
-        sum((v * torch.randn(v.shape, generator=generator)).sum() for v in outputs).backward()
-    grads = {name: p.grad if p.grad is not None else torch.zeros_like(p)
-             for name, p in params.items()}
-    for p in params.values():
-        p.grad = None
-    return out, grads
-
-
-def alike(got, expected: torch.Tensor, atol: float, rtol: float) -> bool:
-    """Two gradients agree within atol + rtol x the largest |expected| (a gradient sums over
-    many tokens, so float32 rounding scales with its largest entries, not with each entry)."""
-    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
-        return False
-    scale = float(expected.detach().abs().max()) if expected.numel() else 0.0
-    return bool(torch.allclose(got.detach().double(), expected.detach().double(), rtol=0.0,
-                               atol=atol + rtol * scale))
-
-
-@dataclass
-class TrainedPiece(Piece):
-    """A Piece checked on its output, then on the gradients that a loss on the output sends
-    back (so that a detach or a torch.no_grad on the way shows), then on how it runs:
-    `structure(candidate)` returns None when the candidate runs as asked (the cells by
-    anti-diagonals, a diagonal batched), else what it does instead, in the student's terms."""
-
-    structure: object = None
-
-    def verdict(self, candidate):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # small models: several threads only wait for one another
-        try:
-            return self.graded(candidate)
-        finally:
-            torch.set_num_threads(threads)
-
-    def graded(self, candidate):
-        status, line = super().verdict(candidate)
-        if status != "right":
-            return status, line
-        for args in self.inputs():
-            got, expected = gradients(candidate, args), gradients(self.reference, args)
-            wrong = [name for name, g in expected[1].items()
-                     if not alike(got[1].get(name), g, self.atol, self.rtol)]
-            if wrong:
-                return "not yet", (f"not yet: {self.name}: the output is right but the gradients "
-                                   f"differ, first those of {wrong[0]}: is something detached "
-                                   "(.detach(), .data, torch.no_grad()) on the way?")
-        instead = self.structure(candidate) if self.structure is not None else None
-        if instead:
-            return "not yet", f"not yet: {self.name}: {instead}"
-        return status, line
-
-
 def gate_calls(candidate, model, video) -> list[int]:
     """The gates that `candidate(model, video)` calls, in order (a forward pre-hook on each)."""
     calls = []
@@ -222,7 +145,7 @@ def diagonal_order(candidate) -> str | None:
     return None
 
 
-WAVEFRONT = TrainedPiece(
+WAVEFRONT = GradientPiece(
     "the wavefront", reference=wavefront,
     inputs=wavefront_inputs, structure=diagonal_order, mistakes=[
         Mistake("every cell reads a zero hidden state: gate l on frame t reads h^l_{t-1}, its own "
@@ -273,7 +196,7 @@ def gates_inputs() -> list[tuple]:
     return inputs
 
 
-STACK = TrainedPiece(
+STACK = GradientPiece(
     "the stacked weights", reference=stack_weights, inputs=gates_inputs, mistakes=[
         Mistake("the top gate comes first: stack gate 0 first, so that weights[name][l] is "
                 "gate l's", partial(stack_weights, order="down")),
@@ -361,7 +284,7 @@ def batched(candidate) -> str | None:
     return None
 
 
-DIAGONAL = TrainedPiece(
+DIAGONAL = GradientPiece(
     "the batched diagonal", reference=batched_diagonal, inputs=diagonal_inputs,
     structure=batched, mistakes=[
         Mistake("the cells' weights go top gate first: cell i is gate first + i, x[0] the "
@@ -477,7 +400,7 @@ def one_attention_per_diagonal(candidate) -> str | None:
     return None
 
 
-BATCHED_WAVEFRONT = TrainedPiece(
+BATCHED_WAVEFRONT = GradientPiece(
     "the batched wavefront", reference=batched_wavefront,
     inputs=wavefront_inputs, structure=one_attention_per_diagonal, mistakes=[
         Mistake("the diagonal's first gate is taken as gate 0 on every diagonal: on diagonal d it "
@@ -513,12 +436,6 @@ def same_step(step, reference, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
     (logits, grads), (ref_logits, ref_grads) = step, reference
     return grads.keys() == ref_grads.keys() and same(logits, ref_logits, atol, rtol) and all(
         same(grads[name], g, atol, rtol) for name, g in ref_grads.items())
-
-
-def claim(text: str, holds: bool) -> None:
-    """Print a measured claim with whether it holds, and fail the notebook where it does not."""
-    print(f"{text}: {holds}")
-    assert holds, f"the claim no longer holds: {text}"
 
 
 def time_in_turn(runs: dict, repeats: int = 7, threads: int = 1,

@@ -3,8 +3,7 @@ ViT (RViT as in Sec. 3.2; CViT as video ViTs are; TRecViT's ViT blocks as RViT's
 
 import torch
 
-from .models import CViT, RViT, VideoTransformer, ViT
-from .trecvit import TRecViT
+from .models import RViT, VideoTransformer, ViT
 
 # Keys in a timm VisionTransformer state dict that have no counterpart here (all identities or
 # unused in the class-token ViT-B/16 configuration).
@@ -64,37 +63,20 @@ def init_rvit_from_vit(rvit: RViT, vit: ViT) -> RViT:
 
 
 @torch.no_grad()
-def init_cvit_from_vit(cvit: CViT, vit: ViT) -> CViT:
-    """The stem, the first L ViT blocks (CViT's spatial blocks) and the head. The temporal
-    embedding and divided CViT's temporal blocks keep their own initialisation."""
-    _check_fits(cvit, vit, len(cvit.blocks))
-    _copy_stem_and_head(cvit, vit)
-    for mine, block in zip(cvit.blocks, vit.blocks):
-        mine.load_state_dict(block.state_dict())
-    return cvit
-
-
-@torch.no_grad()
-def init_trecvit_from_vit(trecvit: TRecViT, vit: ViT) -> TRecViT:
-    """TRecViT started from an image ViT the way Sec. 3.2 starts RViT: the stem, the first L ViT
-    blocks into its L ViT blocks (space and channels), the final norm, and the head where shapes
-    agree. Its L LRU blocks (time) keep their own initialisation (Griffin's), as RViT's W_h do."""
-    _check_fits(trecvit, vit, len(trecvit.blocks))
-    _copy_stem_and_head(trecvit, vit)
-    for mine, block in zip(trecvit.blocks, vit.blocks):
-        mine.load_state_dict(block.state_dict())
-    return trecvit
-
-
-@torch.no_grad()
-def init_vit_from_vit(model: ViT, vit: ViT) -> ViT:
-    """A frame-mean ViT started from an image ViT: the stem, the first L blocks, and the head
-    where shapes agree (a model for other classes keeps its own new head)."""
+def init_blocks_from_vit(model: VideoTransformer, vit: ViT) -> VideoTransformer:
+    """A CViT, a TRecViT or a frame-mean ViT from an image ViT: the stem, the first L ViT blocks
+    into the model's L blocks (`model.blocks`: CViT's spatial blocks, TRecViT's ViT blocks), the
+    final norm, and the head where shapes agree. What the model has beside them (CViT's temporal
+    embedding and divided CViT's temporal blocks, TRecViT's LRU blocks, Griffin's init) keeps its
+    own initialisation, as RViT's W_h do."""
     _check_fits(model, vit, len(model.blocks))
     _copy_stem_and_head(model, vit)
     for mine, block in zip(model.blocks, vit.blocks):
         mine.load_state_dict(block.state_dict())
     return model
+
+
+init_cvit_from_vit = init_vit_from_vit = init_blocks_from_vit  # the names the API has had
 
 
 def init_from_vit(model: VideoTransformer, vit: ViT, classes: list | None = None
@@ -109,12 +91,8 @@ def init_from_vit(model: VideoTransformer, vit: ViT, classes: list | None = None
     new_head = {k: v.clone() for k, v in model.head.state_dict().items()}
     if isinstance(model, RViT):
         init_rvit_from_vit(model, vit)
-    elif isinstance(model, CViT):
-        init_cvit_from_vit(model, vit)
-    elif isinstance(model, TRecViT):
-        init_trecvit_from_vit(model, vit)
     else:
-        init_vit_from_vit(model, vit)
+        init_blocks_from_vit(model, vit)
     if classes is not None and getattr(vit, "classes", None) is not None:  # same width: checked
         model.head.load_state_dict(new_head)
         copy_rows_by_name(model.head, vit.head, vit.classes, list(classes))
