@@ -12,8 +12,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..data import StickActions
 from ..model.trecvit import RGLRU, linear_scan
-from .boundary import paired, wilson
 from .check import Mistake, Piece, Prediction
+from .evidence import claim, paired, wilson  # noqa: F401 (the notebook's lesson.claim)
 from .widgets import figure, shipped, wide
 from .widgets import playground as make_playground
 
@@ -128,13 +128,6 @@ def superposition_gap(update, x: torch.Tensor, h: torch.Tensor, seed: int = 0) -
     with torch.no_grad():
         gap = update(x, h + g) - update(x, h) - update(x, g) + update(x, zero)
         return float(gap.norm() / (update(x, h + g) - update(x, zero)).norm())
-
-
-def claim(text: str, holds: bool) -> None:
-    """Print a claim and whether the numbers above support it; fail loudly if they do not."""
-    print(f"{text}: {bool(holds)}")
-    if not holds:
-        raise AssertionError(f"the claim no longer holds: {text}")
 
 
 class MulCounter(TorchDispatchMode):
