@@ -13,9 +13,8 @@ round-robin (rm.execution.timing.frames_per_second), so a slow spell of a shared
 them all alike. Memory: rm.memory.estimate_peak, without computing; mini scale fp32 with batch
 8, paper scale bf16 with batch 2 in training and 8 in inference (as benchmarks/memory.py);
 CViT is built with num_frames = T. Writes rvit_mini/results/recurrences.json and .png.
-The committed run took 45 minutes on one thread of a 2-core machine that other jobs loaded
-(load average 15 to 17): 13 for the speed, 32 for the estimates, mostly RViT's 12 x 128 steps
-at paper scale on the meta device.
+The committed run took 10 minutes on one thread of a 2-core machine that other jobs loaded
+(load average 11 to 12): 6 for the speed, 4 for the estimates.
 """
 
 import argparse

@@ -86,3 +86,44 @@ def test_the_files_a_page_links_and_names_exist(path):
     missing = [p for p in linked if not (path.parent / p).exists()]
     missing += [p for p in named if not (ROOT / p).exists()]
     assert not missing, f"{path.name} names files that are not in the repository: {missing}"
+
+
+def test_the_recurrences_tables_quote_the_benchmark_results():
+    results = rm.results.load("recurrences")
+    rows = {f"training: {k}": v for k, v in results["over_cvit"]["train"].items()}
+    rows |= {f"inference: {k}": v for k, v in results["over_cvit"]["inference"].items()}
+    paper = results["memory_gib"]["paper"]
+    rows |= {f"training, batch 2: {k.replace('RViT,', 'RViT-XL,')}": v
+             for k, v in paper["training"].items()}
+    rows |= {f"inference, batch 8: {k.replace('RViT,', 'RViT-XL,')}": v
+             for k, v in paper["inference"].items()}
+    rows = {label.replace("CViT (joint)", "CViT (joint), depth 12"): v for label, v in rows.items()}
+    section = PERFORMANCE[PERFORMANCE.index("## TRecViT against RViT"):]
+    quoted = 0
+    for label, values in rows.items():
+        row = re.search(rf"^\| {re.escape(label)} \| (.*) \|$", section, re.M)
+        if row:
+            quoted += 1
+            assert row.group(1).split(" | ") == [f"{x:.2f}" for x in values], label
+    assert quoted == 11
+
+
+def test_the_readmes_side_by_side_table_quotes_the_cards_and_results():
+    cards = {name: rm.training.model_card(name) for name in ("rvit", "trecvit")}
+    results = rm.results.load("recurrences")
+    i = results["lengths"].index(128)
+    train, paper = results["over_cvit"]["train"], results["memory_gib"]["paper"]
+    expected = {
+        "test top-1": [f"{100 * cards[n]['test_top1']:.1f} %" for n in cards],
+        "time-reversed pairs": [f"{100 * cards[n]['test_reversed_pairs_top1']:.1f} %"
+                                for n in cards],
+        "training frames/s": [f"{train[k][i]:.2f}" for k in ("RViT, sequential", "TRecViT, scan")],
+        "training peak": [f"{paper['training'][k][i]:.2f} GiB"
+                          for k in ("RViT, sequential", "TRecViT, scan")],
+        "streaming peak": [f"{paper['inference'][k][i]:.2f} GiB"
+                           for k in ("RViT, streaming", "TRecViT, streaming")],
+    }
+    for start, cells in expected.items():
+        row = re.search(rf"^\| {start}[^|]* \| (.*) \| (.*) \|$", README, re.M)
+        assert row, f"no row starting {start!r}"
+        assert [row.group(1), row.group(2)] == cells, start

@@ -54,16 +54,18 @@ def stream_run(model: VideoTransformer, video: torch.Tensor,
     return run
 
 
-def frames_per_second(runs: dict, repeats: int = 5, sync: Callable[[], None] | None = None,
-                      threads: int | None = None,
-                      clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
-    """{label: (fn, frames)} -> {label: frames / median seconds of one fn() call}.
+def time_in_turn(runs: dict, repeats: int = 5, sync: Callable[[], None] | None = None,
+                 threads: int | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
+    """{label: fn} -> {label: [seconds of each timed fn() call]}.
 
     Each fn is called once to warm up; then the runs are timed in turn, round after round, so
-    that a slow spell of a shared machine slows them all alike and their ratios stay fair.
-    sync: waits for queued work after each call (torch.cuda.synchronize on a GPU).
-    threads: torch's CPU threads while timing (restored after). On a CPU that other processes
-    share, threads that wait for one another can slow small operations tenfold; 1 holds steady.
+    that a slow spell of a shared machine slows a whole round alike and the ratios within a
+    round stay fair. sync: waits for queued work after each call (torch.cuda.synchronize on a
+    GPU). threads: torch's CPU threads while timing (restored after). On a CPU that other
+    processes share, threads that wait for one another can slow small operations tenfold; 1
+    holds steady. clock: time.process_time counts this process's CPU time alone, which other
+    programs do not inflate.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
@@ -71,19 +73,29 @@ def frames_per_second(runs: dict, repeats: int = 5, sync: Callable[[], None] | N
     before = torch.get_num_threads()
     torch.set_num_threads(threads or before)
     try:
-        for fn, _ in runs.values():
+        for fn in runs.values():
             fn()
         sync()
-        times = {label: [] for label in runs}
+        seconds = {label: [] for label in runs}
         for _ in range(repeats):
-            for label, (fn, _) in runs.items():
+            for label, fn in runs.items():
                 start = clock()
                 fn()
                 sync()
-                times[label].append(clock() - start)
+                seconds[label].append(clock() - start)
     finally:
         torch.set_num_threads(before)
-    return {label: runs[label][1] / statistics.median(seconds) for label, seconds in times.items()}
+    return seconds
+
+
+def frames_per_second(runs: dict, repeats: int = 5, sync: Callable[[], None] | None = None,
+                      threads: int | None = None,
+                      clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
+    """{label: (fn, frames)} -> {label: frames / median seconds of one fn() call}, the runs
+    timed in turn (time_in_turn)."""
+    seconds = time_in_turn({label: fn for label, (fn, _) in runs.items()}, repeats, sync,
+                           threads, clock)
+    return {label: runs[label][1] / statistics.median(s) for label, s in seconds.items()}
 
 
 class OpCounter(TorchDispatchMode):

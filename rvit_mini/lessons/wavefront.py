@@ -438,27 +438,8 @@ def same_step(step, reference, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
         same(grads[name], g, atol, rtol) for name, g in ref_grads.items())
 
 
-def time_in_turn(runs: dict, repeats: int = 7, threads: int = 1,
-                 clock=time.process_time) -> dict[str, list[float]]:
-    """{label: fn} -> {label: [seconds of each timed call]}: one warm-up call each, then the fns
-    timed in turn, round after round (a slow spell of a shared machine slows a whole round, so
-    the ratios within a round stay fair), on `threads` CPU threads. clock: this process's CPU
-    time by default, which other programs on the machine do not inflate (time.perf_counter:
-    the wall clock)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        for fn in runs.values():
-            fn()
-        seconds = {label: [] for label in runs}
-        for _ in range(repeats):
-            for label, fn in runs.items():
-                start = clock()
-                fn()
-                seconds[label].append(clock() - start)
-    finally:
-        torch.set_num_threads(before)
-    return seconds
+# the notebook's timings: CPU seconds of this process on one thread, 7 rounds unless it says
+time_in_turn = partial(timing.time_in_turn, repeats=7, threads=1, clock=time.process_time)
 
 
 def speedup(seconds: dict, slow: str, fast: str) -> tuple[float, float, float]:
