@@ -89,7 +89,7 @@ def test_a_chunked_scan_that_scans_chunk_after_chunk_is_right():
 def test_a_chunked_scan_that_adds_the_carried_state_undecayed_is_named():
     def undecayed(a, b, h0, chunk):  # the chunk ends carried right, the fix-up without A_j
         n = a.shape[1] // chunk
-        locals_, ends, h = [], [], h0
+        locals_, h = [], h0
         for c in range(n):
             frames = slice(c * chunk, (c + 1) * chunk)
             local = linear_scan(a[:, frames], b[:, frames], torch.zeros_like(h0))

@@ -8,12 +8,12 @@ import ipywidgets as widgets
 import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..data import StickActions
 from ..model.trecvit import RGLRU, linear_scan
 from .check import Mistake, Piece, Prediction
 from .evidence import claim, paired, wilson  # noqa: F401 (the notebook's lesson.claim)
+from .wavefront import Counter
 from .widgets import figure, shipped, wide
 from .widgets import playground as make_playground
 
@@ -130,25 +130,12 @@ def superposition_gap(update, x: torch.Tensor, h: torch.Tensor, seed: int = 0) -
         return float(gap.norm() / (update(x, h + g) - update(x, zero)).norm())
 
 
-class MulCounter(TorchDispatchMode):
-    """Counts the elementwise multiplications (aten.mul) run inside it."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        if func.__name__.startswith("mul"):
-            self.calls += 1
-        return func(*args, **(kwargs or {}))
-
-
 def multiplications(scan, frames: int = 64) -> int:
     """How many multiplication calls `scan` (a, b, h0 -> h) makes on a clip of `frames` steps:
     a loop over frames makes one or more per frame, a doubling scan two per round."""
     generator = torch.Generator().manual_seed(0)
     a, b = torch.rand(2, frames, 4, generator=generator), torch.randn(2, frames, 4, generator=generator)
-    with MulCounter() as counter:
+    with Counter(words=("mul",)) as counter:  # notebook 07's operator counter
         scan(a, b, torch.zeros(2, 4))
     return counter.calls
 
