@@ -9,8 +9,9 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from ..data import StickActions
+from ..data import StickActions, StickStreams
 from ..model.trecvit import RGLRU, linear_scan
+from ..online import predict_stream
 from .check import Mistake, Piece, Prediction
 from .evidence import claim, paired, wilson  # noqa: F401 (the notebook's lesson.claim)
 from .wavefront import Counter
@@ -230,6 +231,21 @@ def paired_text(after: torch.Tensor, before: torch.Tensor) -> tuple[str, tuple]:
     only_after, only_before = int((after & ~before).sum()), int((before & ~after).sum())
     return (f"{100 * mean:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]; right only for the "
             f"first: {only_after} clips, only for the second: {only_before}"), (mean, lo, hi)
+
+
+# -- on streams: the stream-trained models, frame by frame ----------------------------------------
+
+def stream_hits(models: dict, num_streams: int = 8, num_frames: int = 240, seed: int = 0):
+    """Held-out StickStreams (test split, actions of 6 to 20 frames), each model streamed frame by
+    frame -> ({name: (streams, frames) bool, right per frame}, the same for 'shown': the action
+    each frame shows, the ceiling of a recogniser that names what it sees)."""
+    streams = StickStreams("test", num_frames, seed=seed, num_streams=num_streams)
+    videos = torch.stack([streams[i][0] for i in range(num_streams)])
+    labels = torch.stack([streams.labels(i) for i in range(num_streams)])
+    right = {name: predict_stream(model, videos).argmax(-1) == labels
+             for name, model in models.items()}
+    right["shown"] = torch.stack([streams.shown(i) for i in range(num_streams)]) == labels
+    return right
 
 
 # -- the cost: the committed benchmark -----------------------------------------------------------
