@@ -168,3 +168,11 @@ def test_the_playground_redraws_when_a_slider_moves():
     controls[0].value = 0.99
     assert image.value != first
     assert type(lesson.playground(live=False)).__name__ == "Picture"
+
+
+def test_stream_hits_score_every_frame_of_every_stream_and_the_shown_ceiling():
+    right = lesson.stream_hits({"vit_online": rm.load_pretrained("vit_online")}, num_streams=2,
+                               num_frames=20)
+    assert set(right) == {"vit_online", "shown"}
+    assert all(r.shape == (2, 20) and r.dtype == torch.bool for r in right.values())
+    assert right["shown"].float().mean() < 1  # a new action's first frames still show the last
