@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from cli_errors import error_line  # noqa: E402
 
 import rvit_mini as rm
 from rvit_mini.cli import main
@@ -11,12 +12,9 @@ from rvit_mini.data import CLASSES
 from rvit_mini.training import checkpoint, loading
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("clips")
-    main(["make-data", "--out", str(root), "--split", "train", "--clips", "18", "--frames", "8",
-          "--size", "32"])
-    return root
+@pytest.fixture
+def folder(clips):
+    return clips  # conftest's video folder
 
 
 def test_make_data_writes_a_video_folder(folder):
@@ -132,17 +130,6 @@ def test_a_mistake_is_one_line_not_a_traceback(case, folder, tmp_path, capsys):
         main(argv)
     err = capsys.readouterr().err or str(exit_.value.code)
     assert expected in err and "Traceback" not in err
-
-
-def error_line(argv, capsys) -> str:
-    """The one line a user's mistake prints (exit status 1, no traceback)."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    err = capsys.readouterr().err.splitlines()
-    assert exit_.value.code == 1 and err[-1].startswith("error: "), err
-    assert not any("Traceback" in line for line in err)
-    return err[-1]
 
 
 def test_evaluate_matches_classes_by_name_not_index(folder, capsys):

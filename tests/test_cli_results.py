@@ -16,12 +16,9 @@ from rvit_mini.data import CLASSES, write_video
 from rvit_mini.training import loading
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    root = tmp_path_factory.mktemp("clips")
-    main(["make-data", "--out", str(root), "--split", "train", "--clips", "18", "--frames", "8",
-          "--size", "32"])
-    return root
+@pytest.fixture
+def folder(clips):
+    return clips  # conftest's video folder
 
 
 def strict_json(path):

@@ -17,15 +17,9 @@ from rvit_mini.lessons import check, schedules  # noqa: E402
 from rvit_mini.lessons import wavefront as lesson  # noqa: E402
 from rvit_mini.lessons.check import same  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "07_recurrence_and_its_cost.ipynb"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def said(piece, candidate) -> str:

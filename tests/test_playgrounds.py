@@ -13,6 +13,8 @@ import torch
 from rvit_mini.lessons import boundary, gate, memory, streaming, tokens, training, wavefront
 from rvit_mini.lessons import widgets as lw
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 # generous: an update answers in about a second on a free CPU core. Timed in CPU seconds of this
 # process, which other processes on a shared machine do not inflate.
 UPDATE_S = 3.0
@@ -20,14 +22,6 @@ PLAYGROUNDS = {"tokens": tokens, "gate_memory": gate, "memory": memory, "boundar
                "training": training, "stream": streaming, "schedule": wavefront}
 # a value to set each control to; the others take a value other than the current one
 NEW_VALUE = {("memory", "scale"): "paper (224 px, patch 16)"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def parts(box):

@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 import torch
+from cli_errors import error_line  # noqa: E402
 from test_train import TINY, tiny_data, tiny_model
 
 from rvit_mini import training as train
@@ -83,26 +84,9 @@ def test_a_checkpoint_from_before_data_was_recorded_still_resumes(saved):
     assert checkpoint.read_checkpoint(saved / "last.pt")["train_state"]["step"] == 4
 
 
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory):
-    root = tmp_path_factory.mktemp("clips")
-    main(["make-data", "--out", str(root), "--split", "train", "--clips", "18", "--frames", "8",
-          "--size", "32"])
-    return root
-
-
 def folder_train(root, out, *extra):
     return ["train", "--recipe", "mini_vit", "--data", "folder", "--root", str(root),
             "--val-split", "", "--batch-size", "3", "--out", str(out), *extra]
-
-
-def error_line(argv, capsys) -> str:
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    err = capsys.readouterr().err.splitlines()
-    assert exit_.value.code == 1 and err[-1].startswith("error: "), err
-    return err[-1]
 
 
 def test_the_command_line_refuses_to_resume_on_other_data(clips, tmp_path, capsys):

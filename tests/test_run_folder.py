@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_errors import error_line  # noqa: E402
 from test_train import TINY, tiny_data, tiny_model
 
 from rvit_mini import training as train
@@ -23,18 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def log(folder):
     return [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines()]
-
-
-def error_line(argv, capsys) -> str:
-    """The one line a user's mistake prints (exit status 1, no traceback), after the progress
-    bar where training began."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    err = capsys.readouterr().err.splitlines()
-    assert exit_.value.code == 1 and err[-1].startswith("error: "), err
-    assert not any("Traceback" in line or line.startswith("error") for line in err[:-1]), err
-    return err[-1]
 
 
 def wait_for(condition, proc, seconds=240):
@@ -112,14 +101,6 @@ def test_a_damaged_log_line_is_named_and_resume_keeps_the_intact_records(tmp_pat
               log_every=1, progress=False)
     assert f"{tmp_path / 'log.jsonl'}: skipped damaged line 5" in capsys.readouterr().err
     assert [r["step"] for r in log(tmp_path)] == [1, 2, 3, 4, 5, 6]
-
-
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory):
-    root = tmp_path_factory.mktemp("clips")
-    main(["make-data", "--out", str(root), "--split", "train", "--clips", "9", "--frames", "8",
-          "--size", "32"])
-    return root
 
 
 def folder_train(clips, out, *extra):

@@ -72,13 +72,16 @@ class Segment:
         return self.motion.ctx if self.reverse else self.motion.end()
 
 
-def _scene(rng: np.random.Generator, size: int, facing: int, x_range: tuple) -> dict:
-    """Camera, colours and noise for one clip."""
+def _scene(rng: np.random.Generator, size: int, facing: int, x_range: tuple,
+           same_draws: bool = False) -> dict:
+    """Camera, colours and noise for one clip. same_draws: draw the same count of numbers
+    whatever the action, so that one seed gives one background to every action."""
     lo, hi = x_range[0] - 0.35, x_range[1] + 0.6  # world extent: chair behind, table ahead
     frac = min(rng.uniform(0.55, 0.7), 1 / (hi - lo))  # figure height / image height
     scale = frac * size
     span = (hi - lo) * scale
-    left = rng.uniform(0, max(size - span, 0)) if span < size else (size - span) / 2
+    drawn = rng.uniform(0, max(size - span, 0)) if span < size or same_draws else None
+    left = drawn if span < size else (size - span) / 2
     cx = left - lo * scale if facing > 0 else left + hi * scale
     dark = bool(rng.integers(2))  # dark figure on a light scene, or the other way round
     bg_top = rng.uniform(0.55, 1, 3) if dark else rng.uniform(0, 0.45, 3)
@@ -99,8 +102,9 @@ def _background(scene: dict, size: int) -> np.ndarray:
     return image
 
 
-def render_segments(segments: list, num_frames: int, size: int, rng) -> np.ndarray:
-    """Frames (T, H, W, 3) uint8 of a figure performing `segments` one after another."""
+def render_segments(segments: list, num_frames: int, size: int, rng, scene_rng=None) -> np.ndarray:
+    """Frames (T, H, W, 3) uint8 of a figure performing `segments` one after another; the scene
+    (camera, colours, pixel noise) is drawn from `scene_rng`, by default from `rng`."""
     check_count("size", size)
     per_frame = [next(s for s in reversed(segments) if t >= s.start or s is segments[0])
                  for t in range(num_frames)]
@@ -109,7 +113,9 @@ def render_segments(segments: list, num_frames: int, size: int, rng) -> np.ndarr
     facing = next((ACTION[s.name].facing for s in segments if ACTION[s.name].facing), 0)
     facing = facing or int(rng.choice([-1, 1]))
     xs = [p[0] for p in poses]
-    scene = _scene(rng, size, facing, (min(xs), max(xs)))
+    own = scene_rng is not None  # a scene of its own: the same draws for every action
+    scene_rng = scene_rng if own else rng
+    scene = _scene(scene_rng, size, facing, (min(xs), max(xs)), same_draws=own)
     cam, th = scene["camera"], scene["thickness"]
     background = _background(scene, size)
     seated = [c for s in segments for c in (s.motion.ctx, s.motion.end()) if c.seated]
@@ -118,7 +124,7 @@ def render_segments(segments: list, num_frames: int, size: int, rng) -> np.ndarr
     table_top = pickups[0].table_top() if pickups else None
     table = cam.coverage(*table_segments(table_top[0], table_top[1], th)) if pickups else None
     has_cup = pickups or any(in_hand)
-    noise = rng.normal(0, scene["noise"], (num_frames, size, size, 3))
+    noise = scene_rng.normal(0, scene["noise"], (num_frames, size, size, 3))
     frames = np.empty((num_frames, size, size, 3), dtype=np.uint8)
     for t, p in enumerate(poses):
         image = background.copy()
@@ -133,9 +139,12 @@ def render_segments(segments: list, num_frames: int, size: int, rng) -> np.ndarr
     return frames
 
 
-def render_clip(action: str, num_frames: int = 16, size: int = 32, seed: int = 0) -> np.ndarray:
+def render_clip(action: str, num_frames: int = 16, size: int = 32, seed: int = 0,
+                scene_seed=None) -> np.ndarray:
     """One clip of `action`: frames (T, H, W, 3) uint8. A reversed action (stand_up) is its twin
-    (sit_down) with the same seed, played backwards."""
+    (sit_down) with the same seed, played backwards. scene_seed: draw the scene (background,
+    colours, the figure's place and size, pixel noise) from a seed of its own, so that clips of
+    different actions can share one scene; by default it comes from `seed`, after the motion."""
     if action not in ACTION:
         raise ValueError(f"unknown action {action!r}; choose one of {CLASSES}")
     check_count("num_frames", num_frames)
@@ -148,7 +157,8 @@ def render_clip(action: str, num_frames: int = 16, size: int = 32, seed: int = 0
     forward = next(b.name for b in ACTION.values() if b.motion is a.motion and not b.reverse
                    and b.facing == a.facing)
     seg = Segment(forward, _start_context(a.motion, params), params, start, length)
-    frames = render_segments([seg], num_frames, size, rng)
+    scene_rng = None if scene_seed is None else np.random.default_rng(scene_seed)
+    frames = render_segments([seg], num_frames, size, rng, scene_rng)
     return frames[::-1].copy() if a.reverse else frames
 
 

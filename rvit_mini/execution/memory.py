@@ -14,7 +14,7 @@ import weakref
 
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_flatten
+from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from ..common.checks import check_count
 from ..model import Attention, VideoTransformer, build_model
@@ -25,32 +25,107 @@ GiB = 2 ** 30
 
 
 class MemoryTracker(TorchDispatchMode):
-    """Live and peak bytes of the tensor storages that operations create inside the `with`."""
+    """Live and peak bytes of the tensor storages that operations create inside the `with`.
+    record: a list that gets the live bytes after every allocation and every free, in order.
 
-    def __init__(self):
+    On the meta device (estimate_peak) an operation met before with inputs of the same shapes,
+    strides and types makes outputs of the same shapes: its fresh outputs are made from what it
+    made then, without running its meta function again (a frame's steps repeat T x L times)."""
+
+    def __init__(self, record: list | None = None):
         super().__init__()
         self.live = self.peak = 0
         self._seen = set()
+        self.record = record
+        self._made = {}  # (operation, its inputs' layouts) -> (its outputs' layouts, their tree)
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        inputs = {t.untyped_storage()._cdata for t in tree_flatten((args, kwargs))[0]
-                  if isinstance(t, torch.Tensor)}
+        kwargs = kwargs or {}
+        given = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, torch.Tensor)]
+        key = _layout_key(func, args, kwargs) if all(t.is_meta for t in given) else None
+        if key in self._made:
+            layouts, tree = self._made[key]
+            fresh = [None if shape is None else torch.empty_strided(shape, stride, dtype=dtype,
+                                                                    device="meta")
+                     for shape, stride, dtype in layouts]
+            for t in fresh:
+                if t is not None:
+                    self._count(t.untyped_storage())
+            return tree_unflatten(fresh, tree)
+        out = func(*args, **kwargs)
+        inputs = {t.untyped_storage()._cdata for t in given}
+        # a copy of real tensors onto the meta device (x.to("meta"), which the input checks use
+        # to read shapes) allocates nothing; on the meta device alone (estimate_peak) all counts
+        probe = any(t.device.type != "meta" for t in given)
         for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor):
+            if isinstance(t, torch.Tensor) and not (probe and t.device.type == "meta"):
                 storage = t.untyped_storage()
-                key = id(storage)
                 # a view or an in-place result shares its input's storage: nothing new
-                if key not in self._seen and storage._cdata not in inputs:
-                    self._seen.add(key)
-                    self.live += storage.nbytes()
-                    self.peak = max(self.peak, self.live)
-                    weakref.finalize(storage, self._free, key, storage.nbytes())
+                if id(storage) not in self._seen and storage._cdata not in inputs:
+                    self._count(storage)
+        if key is not None:
+            made = _fresh_layouts(out, inputs)
+            if made is not None:
+                self._made[key] = made
         return out
+
+    def _count(self, storage) -> None:
+        key = id(storage)
+        self._seen.add(key)
+        self.live += storage.nbytes()
+        self.peak = max(self.peak, self.live)
+        if self.record is not None:
+            self.record.append(self.live)
+        weakref.finalize(storage, self._free, key, storage.nbytes())
 
     def _free(self, key, nbytes):
         self._seen.discard(key)
         self.live -= nbytes
+        if self.record is not None:
+            self.record.append(self.live)
+
+
+def _layout(x):
+    """What an operation's output shapes can depend on, hashable; TypeError for anything else."""
+    if isinstance(x, torch.Tensor):
+        return (tuple(x.shape), x.stride(), x.storage_offset(), x.dtype, x.device.type)
+    if isinstance(x, (list, tuple)):
+        return tuple(map(_layout, x))
+    if isinstance(x, dict):
+        return tuple((k, _layout(v)) for k, v in sorted(x.items()))
+    if x is None or isinstance(x, (bool, int, float, str, torch.dtype, torch.device,
+                                   torch.layout, torch.memory_format)):
+        return (type(x), x)
+    raise TypeError(f"no layout for {type(x).__name__}")
+
+
+def _layout_key(func, args, kwargs):
+    try:
+        return func, _layout(args), _layout(kwargs)
+    except TypeError:
+        return None
+
+
+def _fresh_layouts(out, inputs):
+    """(layouts, tree) of an operation's outputs where each is a fresh, whole storage of its
+    own (not a view of an input or of another output); else None: it runs every time."""
+    leaves, tree = tree_flatten(out)
+    layouts, storages = [], set()
+    for t in leaves:
+        if t is None:
+            layouts.append((None, None, None))
+            continue
+        if not isinstance(t, torch.Tensor) or not t.is_meta or t.storage_offset():
+            return None
+        storage = t.untyped_storage()
+        if storage._cdata in inputs or storage._cdata in storages:
+            return None
+        storages.add(storage._cdata)
+        made = torch.empty_strided(t.shape, t.stride(), dtype=t.dtype, device="meta")
+        if made.untyped_storage().nbytes() != storage.nbytes():
+            return None
+        layouts.append((tuple(t.shape), t.stride(), t.dtype))
+    return layouts, tree
 
 
 def fused_attention(q, k, v):
@@ -114,7 +189,8 @@ def check_estimable(model, input_shape, streaming: bool) -> tuple:
 
 
 def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
-                  dtype=torch.float32, streaming: bool = False, weights_dtype=torch.float32) -> int:
+                  dtype=torch.float32, streaming: bool = False, weights_dtype=torch.float32,
+                  record: list | None = None) -> int:
     """Peak bytes for a video batch of `input_shape` (B, T, C, H, W), without computing.
 
     train: forward and backward (parameter gradients included). streaming: frames arrive one
@@ -122,6 +198,8 @@ def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
     type; fp32 weights under a lower `dtype` also hold autocast's cast copies, while weights
     stored in `dtype` itself (model.to(torch.bfloat16), for inference) hold none. An
     rm.accelerate'd model is estimated as it runs (frame checkpointing, the wavefront).
+    record: a list that gets the bytes live after every allocation and free of the run (the
+    parameters, which come on top, excluded): its maximum is the peak less the parameters.
 
     Time: a ViT, a CViT and a TRecViT's scan run a clip in a few batched operations, so any T
     answers in about a second; an RViT (and a TRecViT with tbptt) steps frame by frame, so a
@@ -144,7 +222,7 @@ def estimate_peak(model: VideoTransformer, input_shape, train: bool = False,
     grad = train and not streaming
     if streaming:  # every step after the second allocates and frees the same: the peak is known
         input_shape = (input_shape[0], min(input_shape[1], 3), *input_shape[2:])
-    with torch.set_grad_enabled(grad), MemoryTracker() as tracker:
+    with torch.set_grad_enabled(grad), MemoryTracker(record) as tracker:
         _run(meta, input_shape, grad, dtype, streaming, "meta")
     return params + tracker.peak
 

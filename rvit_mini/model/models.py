@@ -74,9 +74,12 @@ class VideoTransformer(nn.Module):
         return rearrange(tokens, "(b t) n d -> b t n d", t=video.shape[1])  # also for b = 0
 
     def pool(self, tokens: torch.Tensor) -> torch.Tensor:
-        """tokens (..., N, D) -> feature (..., D): LN, then the CLS token or the token mean."""
-        tokens = self.norm(tokens)
-        return tokens[..., 0, :] if self.cfg.pool == "cls" else tokens.mean(dim=-2)
+        """tokens (..., N, D) -> feature (..., D): LN, then the CLS token or the token mean.
+        LN is per token, so the CLS feature norms only the CLS row: a tensor of its own, not a
+        view that would keep every frame's normed (..., N, D) tokens alive."""
+        if self.cfg.pool == "cls":
+            return self.norm(tokens[..., 0, :])
+        return self.norm(tokens).mean(dim=-2)
 
     def forward_features(self, video: torch.Tensor) -> torch.Tensor:
         """video (B, T, C, H, W) -> per-frame features (B, T, D)."""
