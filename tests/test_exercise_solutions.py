@@ -1,8 +1,9 @@
 """Every notebook's worked solutions run and pass their own self-checks.
 
 A solution is a fenced ```python block inside a folded `<details>` block of a markdown cell. Each
-one is self-contained (it imports and builds what it needs) and checks its answer with
-`rvit_mini.exercises.check`, which prints "right: ..." or "not yet: ...".
+one is self-contained (it imports and builds what it needs) and checks its answer with the
+lesson's own check (a `Piece` or a `Prediction` of rvit_mini.lessons.check), which prints
+"right: ..." or "not yet: ...".
 """
 
 import contextlib
@@ -33,7 +34,7 @@ def solutions(path: Path) -> list[str]:
 def test_every_worked_solution_passes_its_checks(path, monkeypatch):
     blocks = solutions(path)
     assert len(blocks) >= 2, f"{path.name} has {len(blocks)} worked solutions; each has two or more"
-    monkeypatch.chdir(path.parent)                       # as the notebook runs: paths like ../
+    monkeypatch.chdir(path.parent)                       # where the notebook runs
     monkeypatch.setitem(os.environ, "RVIT_MINI_STATIC", "1")
     for i, code in enumerate(blocks):
         out = io.StringIO()

@@ -6,7 +6,6 @@ sees in CViT and in RViT as the clip grows)."""
 import copy
 import dataclasses
 import functools
-import math
 from functools import partial
 
 import numpy as np
@@ -18,6 +17,7 @@ from ..data import CLASSES, render_clip, sample_indices, to_tensor
 from ..model import create_model
 from . import viz
 from .check import Mistake, Piece, Prediction
+from .evidence import wilson
 from .widgets import clip, dropdown, figure, slider
 from .widgets import playground as make_playground
 
@@ -223,16 +223,6 @@ def stretch_time(cvit, num_frames: int):
     out.time_embed = nn.Parameter(stretched[0].T[None, :, None])         # (1, T', 1, D)
     out.cfg = dataclasses.replace(cvit.cfg, num_frames=num_frames)
     return out
-
-
-def wilson(right: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval (95 % by default) of a rate right / n."""
-    if n < 1:
-        raise ValueError(f"the rate needs at least one sample, got n = {n}")
-    p = right / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def rate(right: torch.Tensor) -> str:

@@ -120,8 +120,10 @@ def start_from(model: VideoTransformer, source: VideoTransformer, classes: list 
                ) -> VideoTransformer:
     """A recipe's initialisation: a model of the same architecture is continued
     (init_from_model); an image ViT initialises a video model (Sec. 3.2, init_from_vit, the
-    head's rows matched by class name where both name their classes)."""
-    if type(source) is type(model):
+    head's rows matched by class name where both name their classes), and a frame-mean ViT
+    for other classes (a quick run on a few actions) the same way."""
+    other_head = source.head.weight.shape != model.head.weight.shape
+    if type(source) is type(model) and not (isinstance(model, ViT) and other_head):
         return init_from_model(model, source)
     return init_from_vit(model, source, classes)
 
