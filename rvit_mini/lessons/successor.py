@@ -13,7 +13,7 @@ from ..data import StickActions, StickStreams
 from ..model.trecvit import RGLRU, linear_scan
 from ..online import predict_stream
 from .check import Mistake, Piece, Prediction
-from .evidence import claim, paired, wilson  # noqa: F401 (the notebook's lesson.claim)
+from .evidence import claim, difference, paired, wilson  # noqa: F401 (the notebook uses them)
 from .wavefront import Counter
 from .widgets import figure, shipped, wide
 from .widgets import playground as make_playground
