@@ -73,11 +73,18 @@ TABLE = {
                                   "live CPU timing of batching at batch 1, 8 and 32 and of the "
                                   "whole clip; the committed H100 figure; exercises with worked "
                                   "solutions",
+    "08_after_rvit": "TRecViT, RViT's successor: RViT's gate is nonlinear in its state, the "
+                     "RG-LRU affine (measured); you write the RG-LRU step and the doubling linear "
+                     "scan (checked); streaming equals the whole-clip scan; scan against loop "
+                     "timed live, the committed speed and memory cost; trecvit against rvit on "
+                     "450 clips (a tie) and trecvit_online against rvit_online on held-out "
+                     "streams, with vit_online and the 'shown' ceiling; the decay playground; "
+                     "exercises: a chunked scan, a prediction",
 }
 RUN_TIMES = {"01_video_to_tokens": 15, "02_attention_gate_from_scratch": 15,
              "03_memory_rvit_vs_cvit": 70, "04_training_the_variants": 60,
              "05_streaming_and_variable_length": 75, "06_hidden_state_at_a_boundary": 60,
-             "07_recurrence_and_its_cost": 25}
+             "07_recurrence_and_its_cost": 25, "08_after_rvit": 20}
 
 SETUP = '''# Colab: install rvit-mini from its repository or your upload; elsewhere this does nothing.
 import glob, importlib.util, os, shutil, subprocess, sys
