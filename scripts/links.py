@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 COLAB = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER = "https://mybinder.org/badge_logo.svg"
-# notebook -> what it shows; RUN_TIMES: seconds for `jupyter nbconvert --execute` on 2 CPU cores
+# notebook -> what it shows; RUN_TIMES: seconds to run it top to bottom in a fresh kernel on 2 idle
+# CPU cores (scripts/execute_notebooks.py, kernel start included; measured 2026-12-06)
 TABLE = {
     "01_video_to_tokens": "the paper and Fig. S1 drawn; a StickActions clip, mp4 decoding, "
                           "uniform and dense sampling; you write the stem (checked against "
@@ -81,10 +82,10 @@ TABLE = {
                      "streams, with vit_online and the 'shown' ceiling; the decay playground; "
                      "exercises: a chunked scan, a prediction",
 }
-RUN_TIMES = {"01_video_to_tokens": 15, "02_attention_gate_from_scratch": 15,
-             "03_memory_rvit_vs_cvit": 70, "04_training_the_variants": 60,
-             "05_streaming_and_variable_length": 75, "06_hidden_state_at_a_boundary": 60,
-             "07_recurrence_and_its_cost": 25, "08_after_rvit": 20}
+RUN_TIMES = {"01_video_to_tokens": 10, "02_attention_gate_from_scratch": 15,
+             "03_memory_rvit_vs_cvit": 20, "04_training_the_variants": 25,
+             "05_streaming_and_variable_length": 35, "06_hidden_state_at_a_boundary": 15,
+             "07_recurrence_and_its_cost": 15, "08_after_rvit": 15}
 
 SETUP = '''# Colab: install rvit-mini from its repository or your upload; elsewhere this does nothing.
 import glob, importlib.util, os, shutil, subprocess, sys
