@@ -16,6 +16,7 @@ author = "the rvit-mini authors"
 extensions = ["myst_nb"]
 nb_execution_mode = "off"  # the committed outputs are the lesson; the tests run the notebooks
 myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_heading_anchors = 2  # "page.md#a-section" links reach the section
 exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 html_theme = "sphinx_book_theme"
 html_title = "rvit-mini"
