@@ -9,6 +9,7 @@ import ipywidgets as widgets
 import pytest
 import torch
 from torch.utils.checkpoint import checkpoint
+from widget_tree import widgets_in  # noqa: E402
 
 import rvit_mini as rm
 from rvit_mini.execution import memory as memory_module
@@ -232,20 +233,9 @@ def test_the_table_names_the_torch_that_made_it():
     assert table["lines"] and table["torch"].split(".")[0] == "2"
 
 
-def images(box):
-    found = []
-
-    def walk(w):
-        found.append(w)
-        for child in getattr(w, "children", ()):
-            walk(child)
-    walk(box)
-    return found
-
-
 def test_every_redraw_takes_under_a_second_even_deep_at_paper_scale():
     box = memory.playground(live=True)
-    found = images(box)
+    found = widgets_in(box)
     (image,) = [w for w in found if isinstance(w, widgets.Image)]
     control = {w.description: w for w in found if hasattr(w, "value")
                and not isinstance(w, (widgets.Image, widgets.Box))}

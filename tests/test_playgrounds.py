@@ -9,6 +9,7 @@ import time
 import ipywidgets as widgets
 import pytest
 import torch
+from widget_tree import widgets_in  # noqa: E402
 
 import rvit_mini as rm
 from rvit_mini.lessons import boundary, gate, memory, streaming, tokens, training, wavefront
@@ -27,14 +28,7 @@ NEW_VALUE = {("memory", "scale"): "paper (224 px, patch 16)"}
 
 def parts(box):
     """The Image and the controls (widgets with a value that is not the picture) of a tree."""
-    found = []
-
-    def walk(w):
-        found.append(w)
-        for child in getattr(w, "children", ()):
-            walk(child)
-
-    walk(box)
+    found = widgets_in(box)
     (image,) = [w for w in found if isinstance(w, widgets.Image)]
     controls = [w for w in found if hasattr(w, "value") and not isinstance(
         w, (widgets.Image, widgets.IntProgress, widgets.Box))]
