@@ -8,6 +8,7 @@ import time
 import ipywidgets as widgets
 import pytest
 import torch
+from memory_table import OTHER_RELEASE, made_by_this_torch  # noqa: E402
 from torch.utils.checkpoint import checkpoint
 from widget_tree import widgets_in  # noqa: E402
 
@@ -217,15 +218,8 @@ def test_the_predictions_truths_are_what_the_library_measures():
 def test_the_table_gives_the_estimators_bytes_beyond_what_it_holds(name, mode, scale, depth, dim,
                                                                    batch, dtype, frames):
     setting = (name, mode, scale, depth, dim, batch, dtype, frames)
-    assert memory.table_peak(*setting) == pytest.approx(memory.estimate(*setting),
-                                                        rel=table_tolerance())
-
-
-def table_tolerance() -> float:
-    """Exact on the torch release that made the table; within 3 % on another (what a meta
-    kernel allocates can change between releases: 1.4 % for a 6-layer stream on torch 2.5)."""
-    made_by = rm.results.load(memory.TABLE)["torch"].split(".")[:2]
-    return 0.0 if torch.__version__.split(".")[:2] == made_by else 0.03
+    rel = 0.0 if made_by_this_torch() else OTHER_RELEASE
+    assert memory.table_peak(*setting) == pytest.approx(memory.estimate(*setting), rel=rel)
 
 
 def test_the_table_names_the_torch_that_made_it():

@@ -9,9 +9,9 @@ import time
 import ipywidgets as widgets
 import pytest
 import torch
+from memory_table import OTHER_RELEASE, made_by_this_torch  # noqa: E402
 from widget_tree import widgets_in  # noqa: E402
 
-import rvit_mini as rm
 from rvit_mini.lessons import boundary, gate, memory, streaming, tokens, training, wavefront
 from rvit_mini.lessons import widgets as lw
 
@@ -162,9 +162,7 @@ def test_memory_line_is_the_estimator_at_every_length(name, train, frame_checkpo
     for t in (9, 13):
         exact = estimate_peak(model, (3, t, 3, 32, 32), train=train,
                               dtype=memory.DTYPES[dtype]) / GiB
-        # exact on the torch release that made the table, within 3 % on another
-        made_by = rm.results.load(memory.TABLE)["torch"].split(".")[:2]
-        rel = 1e-12 if torch.__version__.split(".")[:2] == made_by else 0.03
+        rel = 1e-12 if made_by_this_torch() else OTHER_RELEASE
         assert memory.memory_curve(name, [t], **setting)[0] == pytest.approx(exact, rel=rel)
 
 
