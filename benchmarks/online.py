@@ -27,7 +27,7 @@ import torch
 from common import save
 
 from rvit_mini import online
-from rvit_mini.cli.evaluate import STREAM_RIVALS, TRECVIT_RIVALS
+from rvit_mini.cli.evaluate import DEFAULT_RIVALS, STREAM_RIVALS
 from rvit_mini.data import StickStreams
 from rvit_mini.training.cards import commit
 from rvit_mini.training.loading import load_pretrained
@@ -65,7 +65,7 @@ def main(num_streams: int, num_frames: int, seed: int, pairs: int) -> None:
     tables, trecvit_tables = {}, {}
     for kind, action_frames in (("8-frame actions", (8, 8)), ("6- to 20-frame actions", (6, 20))):
         rows = online.evaluate_streams(
-            STREAM_RIVALS + TRECVIT_RIVALS, num_streams, num_frames, seed,
+            DEFAULT_RIVALS, num_streams, num_frames, seed,
             action_frames=action_frames, clips_per_pair=pairs)
         tables[kind], trecvit_tables[kind] = rows[:len(STREAM_RIVALS)], rows[len(STREAM_RIVALS):]
         print(f"\n{num_streams} test streams of {num_frames} frames, {kind} (seed {seed}); "

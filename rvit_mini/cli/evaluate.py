@@ -99,6 +99,7 @@ STREAM_RIVALS = ["majority", "shown", "vit", "vit_online", "rvit", "rvit@reset",
                  "rvit_online@reset"]
 # RViT's successor, clip-trained and stream-trained as rvit and rvit_online are
 TRECVIT_RIVALS = ["trecvit", "trecvit@reset", "trecvit_online", "trecvit_online@reset"]
+DEFAULT_RIVALS = STREAM_RIVALS + TRECVIT_RIVALS  # evaluate-stream's, and the benchmark's
 
 
 def cmd_evaluate_stream(args) -> None:
@@ -111,7 +112,7 @@ def cmd_evaluate_stream(args) -> None:
     if lo > hi:
         raise ValueError(f"--action-frames MIN MAX: MIN {lo} is more than MAX {hi}")
     extra = {str(path): online.rival_from(load_checkpoint(path)) for path in args.checkpoint or []}
-    names = args.names if args.names or extra else STREAM_RIVALS + TRECVIT_RIVALS
+    names = args.names if args.names or extra else DEFAULT_RIVALS
     rows = online.evaluate_streams(names, args.streams, args.frames, args.seed, args.split,
                                    action_frames=(lo, hi), clips_per_pair=args.pairs,
                                    extra=extra)
@@ -167,7 +168,7 @@ def add_parsers(sub) -> None:
 
     p = sub.add_parser("evaluate-stream", help=cmd_evaluate_stream.__doc__)
     p.add_argument("names", nargs="*",
-                   help=f"rivals (default: {' '.join(STREAM_RIVALS + TRECVIT_RIVALS)})")
+                   help=f"rivals (default: {' '.join(DEFAULT_RIVALS)})")
     p.add_argument("--checkpoint", action="append", metavar="PATH",
                    help="a checkpoint file (OUT/last.pt) as a rival; repeat for several")
     p.add_argument("--streams", type=positive_int, default=8, help="held-out streams")
